@@ -69,6 +69,17 @@ export function readNamespaces(pid: number | 'self', proc = '/proc'): NamespaceI
   return ns;
 }
 
+/**
+ * The host's namespaces: those of pid 1 (the agent may run in its own mount namespace in a pod with
+ * hostPID), each falling back to the agent's own where pid 1's is unreadable (ptrace-restricted).
+ */
+export function hostNamespaces(proc = '/proc'): NamespaceInums {
+  const init = readNamespaces(1, proc);
+  const self = readNamespaces('self', proc);
+  for (const name of NS_NAMES) if (init[name] === 0) init[name] = self[name];
+  return init;
+}
+
 function readlinkOr(path: string, fallback: string): string {
   try {
     return readlinkSync(path);

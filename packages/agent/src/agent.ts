@@ -1,0 +1,92 @@
+// The agent: kernel sensor → enricher → per-sink bounded queues → sinks. Data flows one way; the
+// ring reader's callback only decodes, enriches and enqueues.
+import type { PeregrineEvent, RawEvent } from '@peregrine/events';
+import { ProcessSensor, bpfObjectPath, hostNamespaces, type SensorCounters } from '@peregrine/collector';
+import { Enricher, createClock } from '@peregrine/enricher';
+import type { Sink } from '@peregrine/sinks';
+import type { AgentConfig } from './config/schema.js';
+import { cgroup2Root } from './preflight.js';
+import { SinkQueue, type QueueStats } from './sink-queue.js';
+import { log } from './log.js';
+
+export interface AgentCounters {
+  sensor: SensorCounters;
+  enricher: ReturnType<Enricher['stats']>;
+  events: { exec: number; exit: number };
+  sinks: Record<string, QueueStats & { sink: object }>;
+}
+
+export class Agent {
+  private readonly enricher: Enricher;
+  private readonly sensor: ProcessSensor;
+  private readonly queues: SinkQueue[];
+  private tickTimer: NodeJS.Timeout | null = null;
+  private readonly counts = { exec: 0, exit: 0 };
+  private stopped = false;
+
+  constructor(
+    cfg: AgentConfig,
+    sinks: Sink[],
+  ) {
+    this.enricher = new Enricher({
+      nodeName: cfg.node_name,
+      hostNs: hostNamespaces(),
+      enableAncestors: cfg.enable_ancestors,
+      cacheSize: cfg.process_cache_size,
+      clock: createClock(),
+    });
+    this.queues = sinks.map((s) => new SinkQueue(s, cfg.queue_max_events, (sink, err) => log(`sink ${sink.id}: ${err.message}`)));
+    this.sensor = new ProcessSensor({
+      objectPath: bpfObjectPath('process'),
+      maxArgsBytes: cfg.max_args_bytes,
+      ringBufferBytes: cfg.ring_buffer_bytes,
+      pollIntervalMs: cfg.poll_interval_ms,
+      cgroup2Root: cgroup2Root(),
+      onEvents: (raw) => this.onRaw(raw),
+    });
+  }
+
+  async start(): Promise<void> {
+    for (const q of this.queues) await q.sink.start();
+    this.sensor.start();
+    this.tickTimer = setInterval(() => this.publish(this.enricher.tick(Date.now())), 250);
+  }
+
+  private onRaw(raw: RawEvent[]): void {
+    const now = Date.now();
+    const out: PeregrineEvent[] = [];
+    for (const r of raw) for (const e of this.enricher.process(r, now)) out.push(e);
+    this.publish(out);
+  }
+
+  private publish(events: PeregrineEvent[]): void {
+    if (events.length === 0) return;
+    for (const e of events) {
+      if ('process_exec' in e) this.counts.exec++;
+      else this.counts.exit++;
+    }
+    for (const q of this.queues) q.push(events);
+  }
+
+  /** Stops the sensor (draining the ring), releases parked events, flushes and stops every sink. */
+  async stop(): Promise<AgentCounters> {
+    if (!this.stopped) {
+      this.stopped = true;
+      if (this.tickTimer) clearInterval(this.tickTimer);
+      await this.sensor.stop();
+      this.publish(this.enricher.tick(Number.POSITIVE_INFINITY));
+      for (const q of this.queues) await q.drain();
+      for (const q of this.queues) await q.sink.stop();
+    }
+    return this.counters();
+  }
+
+  counters(): AgentCounters {
+    return {
+      sensor: this.sensor.counters(),
+      enricher: this.enricher.stats(),
+      events: { ...this.counts },
+      sinks: Object.fromEntries(this.queues.map((q) => [q.sink.id, { ...q.stats(), sink: q.sink.stats() }])),
+    };
+  }
+}

@@ -1,0 +1,70 @@
+import type { Sink } from '@peregrine/sinks';
+import { defaultSinkRegistry } from '@peregrine/sinks';
+import { bpfObjectPath, probeKernel, type FeatureReport } from '@peregrine/collector';
+import { Agent, type AgentCounters } from '../agent.js';
+import { loadConfig } from '../config/load.js';
+import type { AgentConfig } from '../config/schema.js';
+import { preflight } from '../preflight.js';
+import { log } from '../log.js';
+
+function buildSinks(cfg: AgentConfig): Sink[] {
+  const registry = defaultSinkRegistry();
+  const ctx = { nodeName: cfg.node_name };
+  const sinks: Sink[] = [];
+  const f = cfg.export_file;
+  if (f.path !== '') {
+    sinks.push(
+      registry.create(
+        'file',
+        { path: f.path, max_size_bytes: f.max_size_bytes, max_backups: f.max_backups, compress: f.compress },
+        { ...ctx, id: 'file' },
+        'export_file',
+      ),
+    );
+  }
+  if (cfg.terminal.enabled) sinks.push(registry.create('compact', { color: cfg.terminal.color }, { ...ctx, id: 'terminal' }, 'terminal'));
+  return sinks;
+}
+
+function featureLine(r: FeatureReport): string {
+  return r.features.map((f) => `${f.name} ${f.available ? '✔' : '✘'}`).join('  ');
+}
+
+function summary(c: AgentCounters): string {
+  const k = c.sensor.kernel;
+  const lost = k.ringbuf_full_exec + k.ringbuf_full_clone + k.ringbuf_full_exit;
+  const sinks = Object.entries(c.sinks)
+    .map(([id, s]) => `${id}: ${s.delivered} delivered, ${s.dropped} dropped, ${s.failed} failed`)
+    .join('; ');
+  return (
+    `events: ${c.events.exec} exec, ${c.events.exit} exit; ` +
+    `kernel: ${k.execs} exec / ${k.clones} clone / ${k.exits} exit records, ${lost} lost (ring full), ${k.execve_map_full} map full; ` +
+    `reader: ${c.sensor.reader.droppedRecords} dropped; decode errors: ${c.sensor.decode.unknownOpcode + c.sensor.decode.badSize + c.sensor.decode.badRecord}; ` +
+    `enricher: ${c.enricher.parentMisses} parent misses, ${c.enricher.cacheEvictions} evictions; ${sinks}`
+  );
+}
+
+export async function runCommand(opts: Record<string, unknown>): Promise<number> {
+  const cfg = loadConfig({ file: opts.config as string | undefined, env: process.env, flags: opts });
+  for (const note of preflight().notes) log(note);
+  const report = await probeKernel({ objectPath: bpfObjectPath('features') });
+  log(`kernel ${report.kernel}: ${featureLine(report)}`);
+
+  const sinks = buildSinks(cfg);
+  for (const s of sinks) await s.healthcheck();
+  const agent = new Agent(cfg, sinks);
+  await agent.start();
+  log(`ready: node ${cfg.node_name}, exporting to ${cfg.export_file.path || '(no file)'}`);
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals): void => {
+      log(`${sig}: stopping`);
+      resolve();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  const counters = await agent.stop();
+  log(summary(counters));
+  return 0;
+}

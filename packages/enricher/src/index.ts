@@ -1,0 +1,13 @@
+export { Enricher } from './enricher.js';
+export type { EnricherOptions } from './options.js';
+export { DEFAULT_CACHE_SIZE, DEFAULT_PENDING_MAX, DEFAULT_PENDING_TIMEOUT_MS } from './options.js';
+export type { EnricherStats } from './stats.js';
+export { createClock, parseUptimeNs } from './clock.js';
+export type { Clock, ClockOptions } from './clock.js';
+export { createIsoFormatter, nsToIso } from './iso-time.js';
+export { execId } from './exec-id.js';
+export { CAPABILITY_NAMES, capabilityNames } from './capabilities.js';
+export { namespaces } from './namespaces.js';
+export { flagsString } from './flags.js';
+export { signalName } from './signals.js';
+export { UNKNOWN_ID } from './process-builder.js';

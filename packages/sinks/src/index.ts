@@ -1,0 +1,15 @@
+export * from './component.js';
+export * from './registry.js';
+export * from './builtin.js';
+export * from './stats.js';
+export * from './result.js';
+export { errorType, toSinkError } from './errors.js';
+export { FILE_SINK_DEFAULTS, fileSinkSchema, type FileSinkConfig } from './file/config.js';
+export { FileSink, type FileSinkStats } from './file/sink.js';
+export { fileSinkFactory } from './file/factory.js';
+export { JsonLinesEncoder } from './file/encoder.js';
+export { COMPACT_SINK_DEFAULTS, compactSinkSchema, type CompactSinkConfig } from './compact/config.js';
+export { COLOR_MODES, useColor, type ColorMode } from './compact/color.js';
+export { formatCompact, type CompactFormatOptions } from './compact/format.js';
+export { CompactSink, type CompactSinkOptions, type CompactStream } from './compact/sink.js';
+export { compactSinkFactory } from './compact/factory.js';
