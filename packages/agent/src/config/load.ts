@@ -14,7 +14,9 @@ interface Setting {
   apply: (c: AgentConfigInput, v: never) => void;
 }
 
-const int = z.coerce.number({ error: 'expected a number' }).int({ error: 'expected a whole number' });
+const int = z.coerce
+  .number({ error: (i) => (i.code === 'invalid_type' ? 'expected a number' : undefined) })
+  .int({ error: 'expected a whole number' });
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((s) => s === 'true' || s === '1')]);
 const MiB = 1024 * 1024;
 
