@@ -17,7 +17,7 @@ export interface ConfigIssue {
 }
 
 export class ConfigError extends PeregrineError {
-  override readonly name = 'ConfigError';
+  override readonly name: string = 'ConfigError';
   readonly issues: ConfigIssue[];
 
   constructor(source: string, issues: ConfigIssue[], options?: { cause?: unknown }) {
