@@ -12,7 +12,7 @@ import { log } from './log.js';
 export interface AgentCounters {
   sensor: SensorCounters;
   enricher: ReturnType<Enricher['stats']>;
-  events: { exec: number; exit: number };
+  events: { exec: number; exit: number; policy: number };
   sinks: Record<string, QueueStats & { sink: object }>;
 }
 
@@ -21,7 +21,7 @@ export class Agent {
   private readonly sensor: ProcessSensor;
   private readonly queues: SinkQueue[];
   private tickTimer: NodeJS.Timeout | null = null;
-  private readonly counts = { exec: 0, exit: 0 };
+  private readonly counts = { exec: 0, exit: 0, policy: 0 };
   private stopped = false;
 
   constructor(
@@ -59,11 +59,17 @@ export class Agent {
     this.publish(out);
   }
 
-  private publish(events: PeregrineEvent[]): void {
+  /** Where pids of policy events are resolved to their process and parent. */
+  get processes(): Pick<Enricher, 'processOfPid'> {
+    return this.enricher;
+  }
+
+  publish(events: PeregrineEvent[]): void {
     if (events.length === 0) return;
     for (const e of events) {
       if ('process_exec' in e) this.counts.exec++;
-      else this.counts.exit++;
+      else if ('process_exit' in e) this.counts.exit++;
+      else this.counts.policy++;
     }
     for (const q of this.queues) q.push(events);
   }

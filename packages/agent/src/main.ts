@@ -4,6 +4,8 @@ import { Command, Option } from 'commander';
 import { PeregrineError } from '@peregrine/events';
 import { runCommand } from './commands/run.js';
 import { probeCommand } from './commands/probe.js';
+import { policyAdd, policyDelete, policyList, policyMode } from './commands/policy.js';
+import { DEFAULT_SOCKET } from './control/protocol.js';
 
 const program = new Command('peregrine')
   .description('eBPF security observability and runtime enforcement')
@@ -24,8 +26,44 @@ program
   .addOption(new Option('--enable-ancestors', 'add every ancestor to process events').argParser(() => true))
   .option('--max-args-bytes <n>', 'argv bytes read per exec (longer argv is flagged truncArgs)')
   .addOption(new Option('-q, --quiet', 'no compact lines on the terminal').argParser(() => true))
+  .option('--tracing-policy <file>', 'load a TracingPolicy YAML at start (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+  .option('--tracing-policy-dir <dir>', 'load every *.yaml TracingPolicy of a directory at start')
+  .option('--server-socket <path>', `local control socket (default ${DEFAULT_SOCKET})`)
   .action(async (opts: Record<string, unknown>) => {
     process.exitCode = await runCommand(opts);
+  });
+
+const socketOf = (o: { socket?: string }): string => o.socket ?? process.env.PEREGRINE_SOCKET ?? DEFAULT_SOCKET;
+const policy = program.command('policy').description('manage the tracing policies of the running agent');
+policy
+  .command('add <file>')
+  .description('load the TracingPolicy documents of a YAML file')
+  .addOption(new Option('--mode <mode>', 'override the policy mode').choices(['enforce', 'monitor']))
+  .option('--socket <path>', 'agent control socket')
+  .action(async (file: string, o: { mode?: 'enforce' | 'monitor'; socket?: string }) => {
+    process.exitCode = await policyAdd(socketOf(o), file, o.mode);
+  });
+policy
+  .command('delete <name>')
+  .description('unload a policy (its programs, maps, marks and attachments go with it)')
+  .option('--socket <path>', 'agent control socket')
+  .action(async (name: string, o: { socket?: string }) => {
+    process.exitCode = await policyDelete(socketOf(o), name);
+  });
+policy
+  .command('list')
+  .description('policies with state, mode, hook backends and counters')
+  .option('-o, --output <format>', 'text or json', 'text')
+  .option('--socket <path>', 'agent control socket')
+  .action(async (o: { output: string; socket?: string }) => {
+    process.exitCode = await policyList(socketOf(o), o.output === 'json');
+  });
+policy
+  .command('mode <name> <mode>')
+  .description('switch a policy between enforce and monitor')
+  .option('--socket <path>', 'agent control socket')
+  .action(async (name: string, mode: string, o: { socket?: string }) => {
+    process.exitCode = await policyMode(socketOf(o), name, mode);
   });
 
 program

@@ -412,3 +412,23 @@ describe('Enricher: misc', () => {
     expect(enricher().execIdOf(P)).toBe(id(P));
   });
 });
+
+describe('Enricher: processOfPid', () => {
+  it('follows a pid through fork, exec and exit', () => {
+    const e = enricher();
+    const parent = key(200, 1_000);
+    const child = key(201, 2_000);
+    const image = key(201, 3_000);
+    e.process(exec(parent, { binary: '/usr/bin/bash' }));
+    expect(e.processOfPid(200)?.process.binary).toBe('/usr/bin/bash');
+    e.process(clone(child, parent));
+    expect(e.processOfPid(201)?.process.exec_id).toBe(id(child));
+    e.process(exec(image, { binary: '/usr/bin/curl', parent, replaces: child }));
+    const ctx = e.processOfPid(201);
+    expect(ctx?.process.binary).toBe('/usr/bin/curl');
+    expect(ctx?.parent?.exec_id).toBe(id(parent));
+    e.process(exit(image, 4_000n));
+    expect(e.processOfPid(201)).toBeUndefined();
+    expect(e.processOfPid(999)).toBeUndefined();
+  });
+});

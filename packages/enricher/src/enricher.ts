@@ -41,6 +41,8 @@ export class Enricher {
   private readonly cache: ProcessCache;
   private readonly pending: PendingQueue;
   private readonly ready = new ReadyHeap();
+  /** The exec_id of the image each live pid runs now: policy events name a pid, not an image. */
+  private readonly byPid = new Map<number, string>();
   private readonly counters = {
     parentMisses: 0,
     outOfOrder: 0,
@@ -112,6 +114,15 @@ export class Enricher {
     return this.cache.peek(execId)?.process;
   }
 
+  /** The image a live pid runs now, with its parent: the process context of a policy event. */
+  processOfPid(pid: number): { process: Process; parent?: Process } | undefined {
+    const id = this.byPid.get(pid);
+    const entry = id === undefined ? undefined : this.cache.peek(id);
+    if (entry === undefined) return undefined;
+    const parent = this.cache.parentOf(entry);
+    return parent === null ? { process: entry.process } : { process: entry.process, parent: parent.process };
+  }
+
   /** The exec_id this enricher gives the image `key`. */
   execIdOf(key: ProcessKey): string {
     return this.builder.execId(key);
@@ -151,6 +162,7 @@ export class Enricher {
     // Insert (taking the reference on the parent) before releasing the replaced image: for an exec without
     // fork the replaced image is the parent and must not reach refcount 0 in between.
     const entry = this.cache.insert(process, parent ?? null, nowMs);
+    this.byPid.set(raw.key.pid, id);
     if (raw.replaces !== null) {
       const replaced = sameKey(raw.replaces, raw.parent) ? parent : this.cache.peek(b.execId(raw.replaces));
       if (replaced !== undefined) this.cache.exited(replaced, nowMs);
@@ -186,6 +198,7 @@ export class Enricher {
       process = b.unknown(raw.key, raw.key.pid, id, flagsString(raw.flags | ExecFlag.clone | ExecFlag.miss), parentId);
     }
     this.cache.insert(process, parent ?? null, nowMs);
+    this.byPid.set(raw.key.pid, id);
     this.wake(id);
   }
 
@@ -217,6 +230,7 @@ export class Enricher {
     body.time = time;
     const ev: ProcessExitEvent = { process_exit: body, node_name: this.nodeName, time };
     out.push(ev);
+    if (this.byPid.get(raw.key.pid) === id) this.byPid.delete(raw.key.pid);
     if (entry !== undefined) this.cache.exited(entry, nowMs);
   }
 

@@ -129,7 +129,8 @@ function choose(
     }
     reasons.push(why);
   }
-  out.errors.push({ path: renderPath(path), message: `${hook} cannot be provided on this kernel: ${reasons.join('; ')}. ${alternative}` });
+  const message = `${hook} cannot be provided on this kernel: ${reasons.join('; ')}.${alternative ? ` ${alternative}` : ''}`;
+  out.errors.push({ path: renderPath(path), message });
 }
 
 /**

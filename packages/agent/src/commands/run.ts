@@ -6,6 +6,12 @@ import { loadConfig } from '../config/load.js';
 import type { AgentConfig } from '../config/schema.js';
 import { preflight } from '../preflight.js';
 import { log } from '../log.js';
+import { loadPolicyDir, loadPolicyFile, type TracingPolicy } from '@peregrine/policy';
+import { PolicyManager } from '../policy/manager.js';
+import { createAdapters } from '../policy/adapters.js';
+import { startControlServer } from '../control/server.js';
+import { DEFAULT_SOCKET } from '../control/protocol.js';
+import { formatPolicies } from './policy.js';
 
 function buildSinks(cfg: AgentConfig): Sink[] {
   const registry = defaultSinkRegistry();
@@ -37,7 +43,7 @@ function summary(c: AgentCounters): string {
     .map(([id, s]) => `${id}: ${s.delivered} delivered, ${s.dropped} dropped, ${s.failed} failed`)
     .join('; ');
   return (
-    `events: ${c.events.exec} exec, ${c.events.exit} exit; ` +
+    `events: ${c.events.exec} exec, ${c.events.exit} exit, ${c.events.policy} policy; ` +
     `kernel: ${k.execs} exec / ${k.clones} clone / ${k.exits} exit records, ${lost} lost (ring full), ${k.execve_map_full} map full; ` +
     `reader: ${c.sensor.reader.droppedRecords} dropped; decode errors: ${c.sensor.decode.unknownOpcode + c.sensor.decode.badSize + c.sensor.decode.badRecord}; ` +
     `enricher: ${c.enricher.parentMisses} parent misses, ${c.enricher.cacheEvictions} evictions; ${sinks}`
@@ -46,6 +52,13 @@ function summary(c: AgentCounters): string {
 
 export async function runCommand(opts: Record<string, unknown>): Promise<number> {
   const cfg = loadConfig({ file: opts.config as string | undefined, env: process.env, flags: opts });
+  // Policies are read and validated before anything touches the kernel: a bad file fails fast.
+  const startPolicies: { source: string; policies: TracingPolicy[] }[] = [];
+  for (const f of (opts.tracingPolicy as string[] | undefined) ?? []) startPolicies.push({ source: f, policies: loadPolicyFile(f) });
+  if (typeof opts.tracingPolicyDir === 'string') {
+    startPolicies.push({ source: opts.tracingPolicyDir, policies: loadPolicyDir(opts.tracingPolicyDir) });
+  }
+  const socketPath = (opts.serverSocket as string | undefined) ?? process.env.PEREGRINE_SOCKET ?? DEFAULT_SOCKET;
   for (const note of preflight().notes) log(note);
   const report = await probeKernel({ objectPath: bpfObjectPath('features') });
   log(`kernel ${report.kernel}: ${featureLine(report)}`);
@@ -54,7 +67,18 @@ export async function runCommand(opts: Record<string, unknown>): Promise<number>
   for (const s of sinks) await s.healthcheck();
   const agent = new Agent(cfg, sinks);
   await agent.start();
-  log(`ready: node ${cfg.node_name}, exporting to ${cfg.export_file.path || '(no file)'}`);
+  const available = new Set(report.features.filter((f) => f.available).map((f) => f.name));
+  const policies = new PolicyManager(createAdapters(), available, cfg.node_name, agent.processes, (evs) => agent.publish(evs));
+  let server: Awaited<ReturnType<typeof startControlServer>> | null = null;
+  try {
+    for (const { source, policies: ps } of startPolicies) log(`policy ${source}:\n${formatPolicies(await policies.add(ps, source))}`);
+    server = await startControlServer(socketPath, policies);
+  } catch (e) {
+    await policies.stop();
+    await agent.stop();
+    throw e;
+  }
+  log(`ready: node ${cfg.node_name}, exporting to ${cfg.export_file.path || '(no file)'}, control socket ${socketPath}`);
 
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {
@@ -64,6 +88,8 @@ export async function runCommand(opts: Record<string, unknown>): Promise<number>
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   });
+  await new Promise<void>((r) => server?.close(() => r()) ?? r());
+  await policies.stop();
   const counters = await agent.stop();
   log(summary(counters));
   return 0;

@@ -6,7 +6,7 @@
 // control and bidi characters are shown escaped: they cannot break the line or drive the terminal.
 
 import pc from 'picocolors';
-import { eventType, type EventType, type PeregrineEvent, type Process } from '@peregrine/events';
+import { eventType, type EventType, type KprobeArgument, type PeregrineEvent, type Process } from '@peregrine/events';
 
 type Colors = ReturnType<typeof pc.createColors>;
 type EventOf<K extends EventType> = Extract<PeregrineEvent, Record<K, unknown>>;
@@ -24,7 +24,49 @@ const FORMATTERS: { [K in EventType]: (event: EventOf<K>, c: Colors) => string }
     const { process, signal, status } = ev.process_exit;
     return line(c, '💥 exit   ', ev.node_name, process, c.red(signal ? printable(signal) : String(status)));
   },
+  process_kprobe: (ev, c) => policyLine(c, ev.node_name, ev.process_kprobe.function_name, ev.process_kprobe),
+  process_lsm: (ev, c) => policyLine(c, ev.node_name, ev.process_lsm.function_name, ev.process_lsm),
+  process_tracepoint: (ev, c) =>
+    policyLine(c, ev.node_name, `${ev.process_tracepoint.subsys}/${ev.process_tracepoint.event}`, ev.process_tracepoint),
 };
+
+/** Per-hook emoji as tetra prints them; other hooks get a generic one. */
+function emoji(fn: string): string {
+  if (/connect/.test(fn)) return '🔌';
+  if (/open|file_permission/.test(fn)) return '📬';
+  if (/write/.test(fn)) return '📝';
+  if (/read/.test(fn)) return '📚';
+  if (/set[ug]id|capset|cred/.test(fn)) return '🔑';
+  if (/bprm|exec/.test(fn)) return '🚀';
+  if (/mount/.test(fn)) return '💾';
+  return '🔎';
+}
+
+function argText(a: KprobeArgument): string {
+  if ('string_arg' in a) return a.string_arg;
+  if ('int_arg' in a) return String(a.int_arg);
+  if ('long_arg' in a) return a.long_arg;
+  if ('size_arg' in a) return a.size_arg;
+  if ('file_arg' in a) return a.file_arg.path;
+  if ('path_arg' in a) return a.path_arg.path;
+  if ('linux_binprm_arg' in a) return a.linux_binprm_arg.path;
+  if ('sockaddr_arg' in a) return `${a.sockaddr_arg.addr}:${a.sockaddr_arg.port}`;
+  if ('sock_arg' in a) return `${a.sock_arg.protocol} ${a.sock_arg.daddr}:${a.sock_arg.dport}`;
+  return a.capability_arg.name;
+}
+
+function policyLine(
+  c: Colors,
+  node: string,
+  fn: string,
+  body: { process: Process; args: KprobeArgument[]; action: string; policy_name: string; policy_mode?: string },
+): string {
+  const verb = fn.replace(/^(__x64_|__arm64_)?sys_/, '').padEnd(8);
+  const args = body.args.map(argText).join(' ');
+  const action = body.action.replace('KPROBE_ACTION_', '').toLowerCase();
+  const tail = `${c.yellow(`[${body.policy_name}: ${action}${body.policy_mode === 'monitor' ? ' (monitor)' : ''}]`)}`;
+  return `${c.blue(`${emoji(fn)} ${printable(verb)}`)} ${c.green(printable(node))} ${c.magenta(printable(body.process.binary))} ${c.cyan(printable(args))} ${tail}`;
+}
 
 export function formatCompact(event: PeregrineEvent, options: CompactFormatOptions): string {
   const format = FORMATTERS[eventType(event)] as (event: PeregrineEvent, c: Colors) => string;

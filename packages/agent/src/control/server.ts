@@ -1,0 +1,71 @@
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { dirname } from 'node:path';
+import { ConfigError, PeregrineError } from '@peregrine/events';
+import { parsePolicies } from '@peregrine/policy';
+import type { PolicyManager } from '../policy/manager.js';
+import type { ControlRequest, ControlResponse } from './protocol.js';
+
+const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
+async function handle(req: ControlRequest, policies: PolicyManager): Promise<ControlResponse> {
+  switch (req.op) {
+    case 'policy.add':
+      return { ok: true, policies: await policies.add(parsePolicies(req.yaml, req.source), req.source, req.mode) };
+    case 'policy.delete':
+      await policies.delete(req.name);
+      return { ok: true };
+    case 'policy.list':
+      return { ok: true, policies: policies.list() };
+    case 'policy.mode':
+      return { ok: true, policies: [await policies.setMode(req.name, req.mode)] };
+    default:
+      return { ok: false, code: 'ERR_BAD_REQUEST', error: `unknown operation ${JSON.stringify((req as { op?: unknown }).op)}` };
+  }
+}
+
+function failure(e: unknown): ControlResponse {
+  if (e instanceof ConfigError) return { ok: false, code: e.code, error: e.message, issues: e.issues };
+  if (e instanceof PeregrineError) return { ok: false, code: e.code, error: e.message };
+  return { ok: false, code: 'ERR_INTERNAL', error: (e as Error).message ?? String(e) };
+}
+
+export function startControlServer(path: string, policies: PolicyManager): Promise<Server> {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  chmodSync(dirname(path), 0o700);
+  rmSync(path, { force: true }); // a stale socket of a previous run
+  const server = createServer((sock) => {
+    let buf = '';
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => {
+      buf += d;
+      if (buf.length > MAX_REQUEST_BYTES) {
+        sock.end(JSON.stringify(failure(new PeregrineError('ERR_TOO_LARGE', 'request too large'))) + '\n');
+        return;
+      }
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      const line = buf.slice(0, nl);
+      buf = '';
+      let req: ControlRequest;
+      try {
+        req = JSON.parse(line) as ControlRequest;
+      } catch {
+        sock.end(JSON.stringify(failure(new PeregrineError('ERR_BAD_REQUEST', 'request is not JSON'))) + '\n');
+        return;
+      }
+      handle(req, policies).then(
+        (r) => sock.end(JSON.stringify(r) + '\n'),
+        (e: unknown) => sock.end(JSON.stringify(failure(e)) + '\n'),
+      );
+    });
+    sock.on('error', () => undefined); // a client that went away
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      chmodSync(path, 0o600);
+      resolve(server);
+    });
+  });
+}

@@ -1,0 +1,215 @@
+// Loaded policies: validation → plan (backend per hook, from what the kernel probe found) → compile →
+// apply, atomically: a policy either loads whole or not at all, and a failed apply restores the rule
+// sets that were in force before.
+import { POLICY_ACTIONS, type PeregrineEvent, type PolicyActionName } from '@peregrine/events';
+import { planPolicy, policyMode, PolicyError, type Backend, type TracingPolicy } from '@peregrine/policy';
+import type { EnforcementAdapter, HookRef, PolicyModeName, PolicyReport } from './adapter.js';
+import { CompileError } from './adapter.js';
+
+export interface HookStatus {
+  path: string;
+  hook: string;
+  backend: Backend;
+  describe: string;
+  status: 'attached' | 'error';
+}
+
+export interface PolicyStatus {
+  name: string;
+  kind: string;
+  state: 'loaded' | 'error';
+  reason?: string;
+  mode: PolicyModeName;
+  hooks: HookStatus[];
+  events: number;
+  actions: Record<string, number>;
+}
+
+interface Loaded {
+  policy: TracingPolicy;
+  mode: PolicyModeName;
+  hooks: { ref: HookRef; backend: Backend; status: HookStatus; rules: unknown[] }[];
+  events: number;
+  actions: Record<string, number>;
+}
+
+export interface ProcessLookup {
+  processOfPid(pid: number): { process: import('@peregrine/events').Process; parent?: import('@peregrine/events').Process } | undefined;
+}
+
+export class PolicyManager {
+  private readonly loaded = new Map<string, Loaded>();
+  private readonly byRule = new Map<number, { name: string; ref: HookRef }>();
+  private nextRuleId = 1;
+  private readonly adapters: Map<Backend, EnforcementAdapter>;
+  private chain: Promise<unknown> = Promise.resolve();
+  readonly counters = { reports: 0, unknownRule: 0, unknownProcess: 0 };
+
+  constructor(
+    adapters: EnforcementAdapter[],
+    private readonly available: ReadonlySet<string>,
+    private readonly nodeName: string,
+    private readonly processes: ProcessLookup,
+    private readonly emit: (events: PeregrineEvent[]) => void,
+  ) {
+    this.adapters = new Map(adapters.map((a) => [a.backend, a]));
+    for (const a of adapters) a.onReports = (r) => this.onReports(r);
+  }
+
+  /** Serialises control operations: one change at a time. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  implemented(): Set<Backend> {
+    return new Set(this.adapters.keys());
+  }
+
+  add(policies: TracingPolicy[], source: string, modeOverride?: PolicyModeName): Promise<PolicyStatus[]> {
+    return this.serial(async () => {
+      const issues: { path: string; message: string }[] = [];
+      const staged: Loaded[] = [];
+      for (const p of policies) {
+        const name = p.metadata.name;
+        if (this.loaded.has(name)) {
+          issues.push({ path: 'metadata.name', message: `a policy named '${name}' is already loaded (delete it first)` });
+          continue;
+        }
+        const plan = planPolicy(p, this.available, this.implemented());
+        issues.push(...plan.errors);
+        const mode = modeOverride ?? policyMode(p);
+        const l: Loaded = { policy: p, mode, hooks: [], events: 0, actions: {} };
+        for (const h of plan.hooks) {
+          const [, kind, idx] = /^spec\.(\w+)\[(\d+)\]$/.exec(h.path) ?? [];
+          const list = p.spec[kind as 'lsmhooks' | 'kprobes' | 'tracepoints'] ?? [];
+          const spec = list[Number(idx)];
+          if (!spec) continue;
+          const ref: HookRef = { ruleId: this.nextRuleId++, policy: name, path: h.path, kind: kind as HookRef['kind'], spec, mode };
+          try {
+            const rules = this.adapters.get(h.backend)!.compile(ref);
+            l.hooks.push({ ref, backend: h.backend, rules, status: { ...h, status: 'attached' } });
+          } catch (e) {
+            if (!(e instanceof CompileError)) throw e;
+            issues.push(...e.issues);
+          }
+        }
+        staged.push(l);
+      }
+      if (issues.length > 0) throw new PolicyError(`policy ${source}`, issues);
+      const touched = new Set(staged.flatMap((l) => l.hooks.map((h) => h.backend)));
+      for (const l of staged) this.loaded.set(l.policy.metadata.name, l);
+      try {
+        await this.applyBackends(touched);
+      } catch (e) {
+        for (const l of staged) this.loaded.delete(l.policy.metadata.name);
+        await this.applyBackends(touched).catch(() => undefined);
+        throw e;
+      }
+      for (const l of staged) for (const h of l.hooks) this.byRule.set(h.ref.ruleId, { name: l.policy.metadata.name, ref: h.ref });
+      return staged.map((l) => this.status(l));
+    });
+  }
+
+  delete(name: string): Promise<void> {
+    return this.serial(async () => {
+      const l = this.loaded.get(name);
+      if (!l) throw new PolicyError('policy delete', [{ path: name, message: 'no policy of that name is loaded' }]);
+      this.loaded.delete(name);
+      for (const h of l.hooks) this.byRule.delete(h.ref.ruleId);
+      await this.applyBackends(new Set(l.hooks.map((h) => h.backend)));
+    });
+  }
+
+  setMode(name: string, mode: PolicyModeName): Promise<PolicyStatus> {
+    return this.serial(async () => {
+      const l = this.loaded.get(name);
+      if (!l) throw new PolicyError('policy mode', [{ path: name, message: 'no policy of that name is loaded' }]);
+      const before = l.mode;
+      l.mode = mode;
+      for (const h of l.hooks) {
+        h.ref = { ...h.ref, mode };
+        h.rules = this.adapters.get(h.backend)!.compile(h.ref);
+        this.byRule.set(h.ref.ruleId, { name, ref: h.ref });
+      }
+      try {
+        await this.applyBackends(new Set(l.hooks.map((h) => h.backend)));
+      } catch (e) {
+        l.mode = before;
+        throw e;
+      }
+      return this.status(l);
+    });
+  }
+
+  list(): PolicyStatus[] {
+    return [...this.loaded.values()].map((l) => this.status(l));
+  }
+
+  async stop(): Promise<void> {
+    await this.serial(async () => {
+      this.loaded.clear();
+      for (const a of this.adapters.values()) await a.stop();
+    });
+  }
+
+  private async applyBackends(backends: Set<Backend>): Promise<void> {
+    for (const b of backends) {
+      const rules = [...this.loaded.values()].flatMap((l) => l.hooks.filter((h) => h.backend === b).flatMap((h) => h.rules));
+      await this.adapters.get(b)!.apply(rules);
+    }
+  }
+
+  private status(l: Loaded): PolicyStatus {
+    return {
+      name: l.policy.metadata.name,
+      kind: l.policy.kind,
+      state: 'loaded',
+      mode: l.mode,
+      hooks: l.hooks.map((h) => h.status),
+      events: l.events,
+      actions: { ...l.actions },
+    };
+  }
+
+  private onReports(reports: PolicyReport[]): void {
+    const out: PeregrineEvent[] = [];
+    const time = new Date().toISOString();
+    for (const r of reports) {
+      this.counters.reports++;
+      const owner = this.byRule.get(r.ruleId);
+      const l = owner && this.loaded.get(owner.name);
+      if (!owner || !l) {
+        this.counters.unknownRule++;
+        continue;
+      }
+      const key = r.monitor ? `monitor_${r.action}` : r.action;
+      l.actions[key] = (l.actions[key] ?? 0) + 1;
+      if (r.action === 'NoPost') continue;
+      l.events++;
+      const ctx = this.processes.processOfPid(r.pid);
+      if (!ctx) this.counters.unknownProcess++;
+      const process = ctx?.process ?? minimalProcess(r.pid);
+      const body = {
+        process,
+        ...(ctx?.parent ? { parent: ctx.parent } : {}),
+        args: r.args,
+        action: (POLICY_ACTIONS[r.action as keyof typeof POLICY_ACTIONS] ?? 'KPROBE_ACTION_POST') as PolicyActionName,
+        policy_name: owner.name,
+        ...(r.monitor ? { policy_mode: 'monitor' as const } : {}),
+        ...(owner.ref.spec.message ? { message: owner.ref.spec.message } : {}),
+        ...(owner.ref.spec.tags ? { tags: owner.ref.spec.tags } : {}),
+      };
+      const spec = owner.ref.spec;
+      if ('hook' in spec) out.push({ process_lsm: { function_name: spec.hook, ...body }, node_name: this.nodeName, time });
+      else if ('call' in spec) out.push({ process_kprobe: { function_name: spec.call, ...body }, node_name: this.nodeName, time });
+      else out.push({ process_tracepoint: { subsys: spec.subsystem, event: spec.event, ...body }, node_name: this.nodeName, time });
+    }
+    if (out.length > 0) this.emit(out);
+  }
+}
+
+function minimalProcess(pid: number): import('@peregrine/events').Process {
+  return { exec_id: '', pid, uid: 0xffffffff, cwd: '', binary: '', arguments: '', flags: 'unknown', start_time: '', auid: 0xffffffff, tid: pid };
+}

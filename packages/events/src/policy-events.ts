@@ -1,0 +1,53 @@
+// Policy events (process_kprobe, process_tracepoint, process_lsm) in Tetragon's JSON shape.
+import type { Process } from './process.js';
+
+/** One typed argument, Tetragon's oneof plus the label the policy gave it. */
+export type KprobeArgument = { label?: string } & (
+  | { string_arg: string }
+  | { int_arg: number }
+  | { long_arg: string }
+  | { size_arg: string }
+  | { file_arg: { path: string; permission?: string } }
+  | { path_arg: { path: string } }
+  | { linux_binprm_arg: { path: string } }
+  | { sockaddr_arg: { family: string; addr: string; port: number } }
+  | { sock_arg: { family: string; type?: string; protocol: string; saddr?: string; daddr: string; sport?: number; dport: number } }
+  | { capability_arg: { value: number; name: string } }
+);
+
+export const POLICY_ACTIONS = {
+  Post: 'KPROBE_ACTION_POST',
+  NoPost: 'KPROBE_ACTION_NOPOST',
+  Sigkill: 'KPROBE_ACTION_SIGKILL',
+  Signal: 'KPROBE_ACTION_SIGNAL',
+  Override: 'KPROBE_ACTION_OVERRIDE',
+} as const;
+export type PolicyActionName = (typeof POLICY_ACTIONS)[keyof typeof POLICY_ACTIONS];
+
+interface PolicyEventBody {
+  process: Process;
+  parent?: Process;
+  ancestors?: Process[];
+  args: KprobeArgument[];
+  /** The action the matching selector names; in monitor mode it was not performed. */
+  action: PolicyActionName;
+  policy_name: string;
+  /** Present (= "monitor") when the policy runs in monitor mode. */
+  policy_mode?: 'monitor';
+  message?: string;
+  tags?: string[];
+}
+
+export interface ProcessKprobe extends PolicyEventBody {
+  function_name: string;
+  return?: KprobeArgument;
+}
+
+export interface ProcessTracepoint extends PolicyEventBody {
+  subsys: string;
+  event: string;
+}
+
+export interface ProcessLsm extends PolicyEventBody {
+  function_name: string;
+}
