@@ -91,6 +91,7 @@ describe.skipIf(!canRunBpf())('process telemetry (real kernel)', () => {
   });
 
   afterAll(() => {
+    if (agent && agent.proc.exitCode === null) agent.proc.kill('SIGKILL');
     rmSync(work, { recursive: true, force: true });
     if (existsSync(cgDir)) rmdirSync(cgDir);
   });
