@@ -8,7 +8,7 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['source'] } },
   test: {
     projects: [
-      { extends: true, test: { name: 'unit', include: ['packages/*/src/**/*.test.ts', 'native/test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'unit', testTimeout: 60_000, include: ['packages/*/src/**/*.test.ts', 'native/test/**/*.test.ts'] } },
       {
         extends: true,
         test: {

@@ -23,6 +23,8 @@ export class Agent {
   private tickTimer: NodeJS.Timeout | null = null;
   private readonly counts = { exec: 0, exit: 0, policy: 0 };
   private stopped = false;
+  /** Other stages that retry work on the agent's tick (the policy manager's unresolved reports). */
+  readonly tickers: ((now: number) => void)[] = [];
 
   constructor(
     cfg: AgentConfig,
@@ -49,7 +51,10 @@ export class Agent {
   async start(): Promise<void> {
     for (const q of this.queues) await q.sink.start();
     this.sensor.start();
-    this.tickTimer = setInterval(() => this.publish(this.enricher.tick(Date.now())), 250);
+    this.tickTimer = setInterval(() => {
+      this.publish(this.enricher.tick(Date.now()));
+      for (const t of this.tickers) t(Date.now());
+    }, 100);
   }
 
   private onRaw(raw: RawEvent[]): void {

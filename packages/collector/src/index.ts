@@ -6,3 +6,4 @@ export { hostNamespaces, readNamespaces } from './procfs/read-process.js';
 export { BpfError, native } from './native.js';
 export { bpfObjectPath } from './paths.js';
 export * from './probe/index.js';
+export * as net from './net/index.js';

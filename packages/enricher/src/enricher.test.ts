@@ -428,7 +428,8 @@ describe('Enricher: processOfPid', () => {
     expect(ctx?.process.binary).toBe('/usr/bin/curl');
     expect(ctx?.parent?.exec_id).toBe(id(parent));
     e.process(exit(image, 4_000n));
-    expect(e.processOfPid(201)).toBeUndefined();
+    // Kept after the exit: a policy report read after its process's exit still resolves.
+    expect(e.processOfPid(201)?.process.exec_id).toBe(id(image));
     expect(e.processOfPid(999)).toBeUndefined();
   });
 });

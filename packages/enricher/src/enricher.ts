@@ -43,6 +43,9 @@ export class Enricher {
   private readonly ready = new ReadyHeap();
   /** The exec_id of the image each live pid runs now: policy events name a pid, not an image. */
   private readonly byPid = new Map<number, string>();
+  /** The last image of recently exited pids: a policy report may be read after its process's exit. */
+  private readonly exitedByPid = new Map<number, { process: Process; parent?: Process }>();
+  private static readonly EXITED_KEPT = 4096;
   private readonly counters = {
     parentMisses: 0,
     outOfOrder: 0,
@@ -118,7 +121,7 @@ export class Enricher {
   processOfPid(pid: number): { process: Process; parent?: Process } | undefined {
     const id = this.byPid.get(pid);
     const entry = id === undefined ? undefined : this.cache.peek(id);
-    if (entry === undefined) return undefined;
+    if (entry === undefined) return this.exitedByPid.get(pid);
     const parent = this.cache.parentOf(entry);
     return parent === null ? { process: entry.process } : { process: entry.process, parent: parent.process };
   }
@@ -230,7 +233,12 @@ export class Enricher {
     body.time = time;
     const ev: ProcessExitEvent = { process_exit: body, node_name: this.nodeName, time };
     out.push(ev);
-    if (this.byPid.get(raw.key.pid) === id) this.byPid.delete(raw.key.pid);
+    if (this.byPid.get(raw.key.pid) === id) {
+      this.byPid.delete(raw.key.pid);
+      this.exitedByPid.delete(raw.key.pid);
+      this.exitedByPid.set(raw.key.pid, parent === null ? { process } : { process, parent: parent.process });
+      if (this.exitedByPid.size > Enricher.EXITED_KEPT) this.exitedByPid.delete(this.exitedByPid.keys().next().value!);
+    }
     if (entry !== undefined) this.cache.exited(entry, nowMs);
   }
 

@@ -4,7 +4,7 @@ import { bpfObjectPath, probeKernel, type FeatureReport } from '@peregrine/colle
 import { Agent, type AgentCounters } from '../agent.js';
 import { loadConfig } from '../config/load.js';
 import type { AgentConfig } from '../config/schema.js';
-import { preflight } from '../preflight.js';
+import { cgroup2Root, preflight } from '../preflight.js';
 import { log } from '../log.js';
 import { loadPolicyDir, loadPolicyFile, type TracingPolicy } from '@peregrine/policy';
 import { PolicyManager } from '../policy/manager.js';
@@ -68,7 +68,8 @@ export async function runCommand(opts: Record<string, unknown>): Promise<number>
   const agent = new Agent(cfg, sinks);
   await agent.start();
   const available = new Set(report.features.filter((f) => f.available).map((f) => f.name));
-  const policies = new PolicyManager(createAdapters(), available, cfg.node_name, agent.processes, (evs) => agent.publish(evs));
+  const policies = new PolicyManager(createAdapters({ cgroup2Root: cgroup2Root() }), available, cfg.node_name, agent.processes, (evs) => agent.publish(evs));
+  agent.tickers.push((now) => policies.tick(now));
   let server: Awaited<ReturnType<typeof startControlServer>> | null = null;
   try {
     for (const { source, policies: ps } of startPolicies) log(`policy ${source}:\n${formatPolicies(await policies.add(ps, source))}`);

@@ -1,7 +1,8 @@
 // The enforcement backends this build has, one adapter each. The planner only offers a policy the
 // backends listed here (and says "not implemented in this build yet" for the others).
 import type { EnforcementAdapter } from './adapter.js';
+import { ConnectAdapter } from './adapters/connect.js';
 
-export function createAdapters(): EnforcementAdapter[] {
-  return [];
+export function createAdapters(opts: { cgroup2Root: string | null }): EnforcementAdapter[] {
+  return [new ConnectAdapter(opts.cgroup2Root)];
 }

@@ -147,10 +147,13 @@ export class PolicyManager {
     return [...this.loaded.values()].map((l) => this.status(l));
   }
 
+  /** Stops every backend (each drains its reports first), emits what still waited, unloads all. */
   async stop(): Promise<void> {
     await this.serial(async () => {
-      this.loaded.clear();
       for (const a of this.adapters.values()) await a.stop();
+      this.tick(Number.POSITIVE_INFINITY);
+      this.loaded.clear();
+      this.byRule.clear();
     });
   }
 
@@ -173,22 +176,47 @@ export class PolicyManager {
     };
   }
 
+  /**
+   * Reports whose pid the enricher does not know yet: a report can overtake the exec record of its
+   * process (they travel through different rings). Retried on tick() until RESOLVE_WAIT_MS.
+   */
+  private waiting: { r: PolicyReport; at: number; time: string }[] = [];
+  private static readonly RESOLVE_WAIT_MS = 1000;
+  private static readonly MAX_WAITING = 65536;
+
+  /** Retries reports waiting for their process; the agent calls it on its tick. */
+  tick(now = Date.now()): void {
+    if (this.waiting.length === 0) return;
+    const list = this.waiting;
+    this.waiting = [];
+    this.resolve(list, now);
+  }
+
   private onReports(reports: PolicyReport[]): void {
-    const out: PeregrineEvent[] = [];
     const time = new Date().toISOString();
-    for (const r of reports) {
-      this.counters.reports++;
+    this.counters.reports += reports.length;
+    this.resolve(reports.map((r) => ({ r, at: Date.now(), time })), Date.now());
+  }
+
+  private resolve(items: { r: PolicyReport; at: number; time: string }[], now: number): void {
+    const out: PeregrineEvent[] = [];
+    for (const item of items) {
+      const { r, time } = item;
       const owner = this.byRule.get(r.ruleId);
       const l = owner && this.loaded.get(owner.name);
       if (!owner || !l) {
         this.counters.unknownRule++;
         continue;
       }
+      const ctx = r.action === 'NoPost' ? undefined : this.processes.processOfPid(r.pid);
+      if (r.action !== 'NoPost' && !ctx && now - item.at < PolicyManager.RESOLVE_WAIT_MS && this.waiting.length < PolicyManager.MAX_WAITING) {
+        this.waiting.push(item);
+        continue;
+      }
       const key = r.monitor ? `monitor_${r.action}` : r.action;
       l.actions[key] = (l.actions[key] ?? 0) + 1;
       if (r.action === 'NoPost') continue;
       l.events++;
-      const ctx = this.processes.processOfPid(r.pid);
       if (!ctx) this.counters.unknownProcess++;
       const process = ctx?.process ?? minimalProcess(r.pid);
       const body = {
