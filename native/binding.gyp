@@ -13,6 +13,8 @@
         "src/bpf_object_maps.cc",
         "src/bpf_link.cc",
         "src/ring_reader.cc",
+        "src/fanotify_guard.cc",
+        "src/fanotify_table.cc",
         "src/system.cc"
       ],
       "dependencies": [

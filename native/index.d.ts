@@ -153,3 +153,74 @@ export declare function libbpfVersion(): string;
 export declare function numPossibleCpus(): number;
 /** setrlimit(RLIMIT_MEMLOCK, infinity); false if not permitted (harmless on kernels ≥ 5.11). */
 export declare function bumpMemlock(): boolean;
+
+export interface FanotifyGuardOptions {
+  /** A decision must be written within this many ms of reading the event, else FAN_ALLOW (timeouts). Default 250. */
+  responseTimeoutMs: number;
+  /**
+   * If the responder makes no progress for this long while it has events in hand, the watchdog
+   * answers them (and drains the kernel queue) with FAN_ALLOW itself (watchdogAllows). Default 1000.
+   */
+  watchdogMs: number;
+  /** Bound of the report queue towards JavaScript; reports that find it full are dropped and counted. Default 64. */
+  maxQueuedBatches: number;
+  /** Test hook: the responder sleeps this long before deciding each event of another process. Default 0. */
+  debugStallMs?: number;
+  /** Test hook: the watchdog's answers fail (EIO), so it falls back to dropping the group. Default false. */
+  debugFailWatchdog?: boolean;
+}
+
+export interface FanotifyMask {
+  /** FAN_OPEN_EXEC_PERM */
+  exec: boolean;
+  /** FAN_OPEN_PERM (every open(2) on the filesystem waits for the responder: mark only when needed). */
+  open: boolean;
+}
+
+export interface FanotifyGuardStats {
+  /** Events read from the group (by the responder or the watchdog). */
+  events: number;
+  /** Answered FAN_ALLOW by a decision (no match, an allow rule, a monitor rule, our own process). */
+  allowed: number;
+  /** Answered FAN_DENY (the caller gets EPERM). */
+  denied: number;
+  /** Allowed because the matching deny rule is in monitor mode (also counted in allowed). */
+  monitored: number;
+  /** Report records handed to JavaScript. */
+  reported: number;
+  /** Report records dropped because the queue towards JavaScript was full (the decision was still made). */
+  droppedReports: number;
+  /** Answered FAN_ALLOW undecided: past responseTimeoutMs, or a fact (/proc, fstat) could not be read. */
+  timeouts: number;
+  /** Answered FAN_ALLOW by the watchdog because the responder was stuck. */
+  watchdogAllows: number;
+  /** The group was dropped after answering failed (the kernel allowed everything pending); see reason. */
+  failed: boolean;
+  /** Empty unless failed. */
+  reason: string;
+}
+
+/**
+ * exec/open enforcement with fanotify permission events (FAN_CLASS_CONTENT, FAN_MARK_FILESYSTEM),
+ * answered on a native responder thread from a decision table (layout: native/src/fanotify_table.h,
+ * built by packages/collector/src/fanotify/table.ts) with a per-event timeout and a watchdog thread.
+ * onEvents receives report batches (layout: native/src/fanotify_guard.h). Events of this process
+ * are always allowed and never reported. Until a table is set everything is allowed. While open,
+ * the guard keeps the process alive and cannot be garbage-collected.
+ */
+export declare class FanotifyGuard {
+  constructor(onEvents: (batch: Buffer) => void, opts: FanotifyGuardOptions);
+  /** FAN_MARK_ADD | FAN_MARK_FILESYSTEM on the filesystem holding path. procfs is refused (EINVAL). */
+  mark(path: string, mask: FanotifyMask): void;
+  /** FAN_MARK_REMOVE | FAN_MARK_FILESYSTEM of those bits; ENOENT if that filesystem was not marked. */
+  unmark(path: string, mask: FanotifyMask): void;
+  /** Validates the table fully (EINVAL with the reason, the current table stays) and swaps it in atomically. */
+  setTable(table: Buffer): void;
+  stats(): FanotifyGuardStats;
+  /**
+   * Removes every mark, answers FAN_ALLOW to every event read or still queued, drops the group,
+   * joins the threads (a responder stuck in the kernel for over 2 s is left behind, detached) and
+   * releases onEvents. Reports made before close() are still delivered. Idempotent.
+   */
+  close(): void;
+}

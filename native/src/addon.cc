@@ -6,6 +6,7 @@
 #include "bpf_link.h"
 #include "bpf_object.h"
 #include "errors.h"
+#include "fanotify_guard.h"
 #include "ring_reader.h"
 #include "system.h"
 
@@ -25,6 +26,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("BpfObject", object_ctor);
   exports.Set("BpfLink", link_ctor);
   exports.Set("RingReader", RingReader::Init(env));
+  exports.Set("FanotifyGuard", FanotifyGuard::Init(env));
   exports.Set("probeFanotify", Napi::Function::New<ProbeFanotify>(env, "probeFanotify"));
   exports.Set("libbpfVersion", Napi::Function::New<LibbpfVersion>(env, "libbpfVersion"));
   exports.Set("numPossibleCpus", Napi::Function::New<NumPossibleCpus>(env, "numPossibleCpus"));

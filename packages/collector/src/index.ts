@@ -7,3 +7,4 @@ export { BpfError, native } from './native.js';
 export { bpfObjectPath } from './paths.js';
 export * from './probe/index.js';
 export * as net from './net/index.js';
+export * as fanotify from './fanotify/index.js';

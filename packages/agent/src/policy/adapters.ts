@@ -2,7 +2,9 @@
 // backends listed here (and says "not implemented in this build yet" for the others).
 import type { EnforcementAdapter } from './adapter.js';
 import { ConnectAdapter } from './adapters/connect.js';
+import { FanotifyAdapter, SharedGuard } from './adapters/fanotify.js';
 
 export function createAdapters(opts: { cgroup2Root: string | null }): EnforcementAdapter[] {
-  return [new ConnectAdapter(opts.cgroup2Root)];
+  const guard = new SharedGuard();
+  return [new ConnectAdapter(opts.cgroup2Root), new FanotifyAdapter(guard, 'exec'), new FanotifyAdapter(guard, 'open')];
 }

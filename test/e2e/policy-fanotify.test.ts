@@ -1,0 +1,180 @@
+// Exec and open deny policies (bprm_check_security / file_open) through the agent, on the fanotify
+// backend here (BPF LSM where it loads): the effect is stopped before it happens, every bypass of the
+// README's table is tried, monitor mode, and a SIGKILLed agent leaves a working machine.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PeregrineEvent } from '@peregrine/events';
+import { ROOT, canRunBpf, startAgent, type RunningAgent } from '../helpers/agent.js';
+import { request } from '../../packages/agent/src/control/client.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'peregrine-fan-'));
+const bypass = join(dir, 'bypass');
+const touch = join(dir, 'mytouch');
+const secret = join(dir, 'secret');
+const allowedCat = join(dir, 'allowed-cat');
+const sock = join(dir, 'ctl.sock');
+
+const policy = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata: {name: deny-mytouch}
+spec:
+  lsmhooks:
+  - hook: bprm_check_security
+    args: [{index: 0, type: linux_binprm, label: binary}]
+    selectors:
+    - matchArgs: [{index: 0, operator: Equal, values: ["${touch}"]}]
+      matchActions: [{action: Override, argError: -1}]
+---
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata: {name: deny-secret-read}
+spec:
+  lsmhooks:
+  - hook: file_open
+    args: [{index: 0, type: file}]
+    selectors:
+    - matchArgs: [{index: 0, operator: Equal, values: ["${secret}"]}]
+      matchBinaries: [{operator: NotIn, values: ["${allowedCat}"]}]
+      matchActions: [{action: Override, argError: -1}]
+`;
+
+/** Runs a shell line; returns exit code and stderr. */
+function sh(line: string): { code: number | null; err: string; out: string } {
+  const r = spawnSync('/bin/sh', ['-c', line], { encoding: 'utf8', timeout: 20_000 });
+  return { code: r.status, err: r.stderr, out: r.stdout };
+}
+
+const lsm = (evs: PeregrineEvent[], name: string) => evs.flatMap((e) => ('process_lsm' in e && e.process_lsm.policy_name === name ? [e.process_lsm] : []));
+
+describe.skipIf(!canRunBpf())('exec and open deny policies (fanotify backend)', () => {
+  let agent: RunningAgent;
+  let events: PeregrineEvent[] = [];
+
+  beforeAll(async () => {
+    execFileSync('cc', ['-O2', '-o', bypass, join(ROOT, 'test/e2e/fixtures/bypass.c')]);
+    copyFileSync('/usr/bin/touch', touch);
+    chmodSync(touch, 0o755);
+    copyFileSync('/usr/bin/cat', allowedCat);
+    chmodSync(allowedCat, 0o755);
+    writeFileSync(secret, 'TOP SECRET\n');
+    writeFileSync(join(dir, 'policy.yaml'), policy);
+    agent = await startAgent(['--tracing-policy', join(dir, 'policy.yaml'), '--server-socket', sock]);
+  });
+
+  afterAll(() => {
+    if (agent && agent.proc.exitCode === null) agent.proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('denied exec exits 126 "Operation not permitted" and none of its code runs', () => {
+    const r = sh(`${touch} ${dir}/marker-direct`);
+    expect(r.code).toBe(126);
+    expect(r.err).toMatch(/Operation not permitted/);
+    expect(existsSync(join(dir, 'marker-direct'))).toBe(false);
+    // The original binary is not affected.
+    expect(sh(`/usr/bin/touch ${dir}/marker-original`).code).toBe(0);
+  });
+
+  it.each([
+    ['a relative path', `cd ${dir} && ./mytouch m-rel`, 'm-rel'],
+    ['a symlink', `ln -sf ${touch} ${dir}/sym && ${dir}/sym m-sym`, 'm-sym'],
+    ['a hard link', `ln -f ${touch} ${dir}/hard && ${dir}/hard m-hard`, 'm-hard'],
+    ['/proc/self/root/…', `/proc/self/root${touch} m-proc`, 'm-proc'],
+    ['execveat with a dirfd', `${bypass} execveat ${dir} mytouch ${dir}/m-execveat`, 'm-execveat'],
+    ['execveat(AT_EMPTY_PATH) on an fd', `${bypass} fexecve ${touch} ${dir}/m-fexecve`, 'm-fexecve'],
+  ])('catches exec through %s', (_, line, marker) => {
+    const r = sh(line);
+    expect(r.code).not.toBe(0);
+    expect(existsSync(join(dir, marker))).toBe(false);
+  });
+
+  it('does not catch a renamed copy (a new file: path and inode both differ) — as the README states', () => {
+    copyFileSync(touch, join(dir, 'copy-of-touch'));
+    chmodSync(join(dir, 'copy-of-touch'), 0o755);
+    expect(sh(`${dir}/copy-of-touch ${dir}/m-copy`).code).toBe(0);
+    expect(existsSync(join(dir, 'm-copy'))).toBe(true);
+  });
+
+  it('denied open gets EPERM and reads no byte; the allow-listed binary reads it', () => {
+    const r = sh(`cat ${secret}`);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/Operation not permitted/);
+    expect(r.out).toBe('');
+    expect(sh(`${allowedCat} ${secret}`).out).toBe('TOP SECRET\n');
+  });
+
+  it.each([
+    ['a relative path', `cd ${dir} && cat ./secret`],
+    ['a symlink', `ln -sf ${secret} ${dir}/secret-sym && cat ${dir}/secret-sym`],
+    ['a hard link', `ln -f ${secret} ${dir}/secret-hard && cat ${dir}/secret-hard`],
+    ['/proc/self/root/…', `cat /proc/self/root${secret}`],
+    ['openat2', `${bypass} openat2 ${secret}`],
+  ])('catches open through %s', (_, line) => {
+    const r = sh(line);
+    expect(r.code).not.toBe(0);
+    expect(r.out).not.toContain('TOP SECRET');
+    expect(r.out).not.toMatch(/read=\d/);
+  });
+
+  it('a renamed file is still caught (same inode)', () => {
+    renameSync(secret, `${secret}-moved`);
+    try {
+      expect(sh(`cat ${secret}-moved`).code).not.toBe(0);
+    } finally {
+      renameSync(`${secret}-moved`, secret);
+    }
+  });
+
+  it('monitor mode lets both through and reports what would have been denied', async () => {
+    for (const name of ['deny-mytouch', 'deny-secret-read']) {
+      expect((await request(sock, { op: 'policy.mode', name, mode: 'monitor' })).ok).toBe(true);
+    }
+    expect(sh(`${touch} ${dir}/m-monitor`).code).toBe(0);
+    expect(existsSync(join(dir, 'm-monitor'))).toBe(true);
+    expect(sh(`cat ${secret}`).out).toBe('TOP SECRET\n');
+    for (const name of ['deny-mytouch', 'deny-secret-read']) {
+      expect((await request(sock, { op: 'policy.mode', name, mode: 'enforce' })).ok).toBe(true);
+    }
+    expect(sh(`${touch} ${dir}/m-after`).code).toBe(126);
+  });
+
+  it('events name the policy, the action, the process and the file', async () => {
+    await new Promise((r) => setTimeout(r, 500));
+    events = await agent.stop();
+    const execs = lsm(events, 'deny-mytouch');
+    const opens = lsm(events, 'deny-secret-read');
+    const enforced = execs.filter((e) => !e.policy_mode);
+    expect(enforced.length).toBeGreaterThanOrEqual(7);
+    expect(enforced[0]).toMatchObject({ function_name: 'bprm_check_security', action: 'KPROBE_ACTION_OVERRIDE' });
+    expect(enforced[0]?.args[0]).toEqual({ linux_binprm_arg: { path: touch }, label: 'binary' });
+    expect(enforced[0]?.process.binary).toBe(execFileSync('readlink', ['-f', '/bin/sh'], { encoding: 'utf8' }).trim());
+    expect(execs.filter((e) => e.policy_mode === 'monitor').length).toBeGreaterThanOrEqual(1);
+    expect(opens.some((e) => e.action === 'KPROBE_ACTION_OVERRIDE' && 'file_arg' in e.args[0]! && e.process.binary === '/usr/bin/cat')).toBe(true);
+    expect(opens.some((e) => e.policy_mode === 'monitor')).toBe(true);
+  });
+});
+
+describe.skipIf(!canRunBpf())('agent SIGKILLed with a fanotify deny policy active', () => {
+  it('leaves a machine where exec and open work at once (enforcement ends with the agent)', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'peregrine-fankill-'));
+    const t = join(d, 'mytouch');
+    copyFileSync('/usr/bin/touch', t);
+    chmodSync(t, 0o755);
+    writeFileSync(
+      join(d, 'p.yaml'),
+      policy.split('---')[0]!.replaceAll(touch, t),
+    );
+    const agent = await startAgent(['--tracing-policy', join(d, 'p.yaml'), '--server-socket', join(d, 'ctl.sock')]);
+    expect(sh(`${t} ${d}/m1`).code).toBe(126);
+    agent.proc.kill('SIGKILL');
+    await new Promise((r) => agent.proc.on('exit', r));
+    const t0 = Date.now();
+    expect(sh(`${t} ${d}/m2`).code).toBe(0);
+    expect(sh(`cat /etc/hostname`).code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    rmSync(d, { recursive: true, force: true });
+  });
+});
