@@ -3,9 +3,9 @@
 // machine noise hits every mode alike: no agent; Peregrine with defaults writing the JSON file;
 // auditd with an execve rule (backlog 8192). Prints medians, ratios to no-agent, events delivered /
 // expected, agent peak RSS and agent CPU-seconds per 1,000 execs.
-//   node bench/exec-storm.mjs [--execs 20000] [--rounds 5] [--modes none,peregrine,auditd]
+//   node bench/exec-storm.mjs [--execs 20000] [--rounds 5] [--modes none,peregrine,peregrine+exec-deny,auditd]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,11 +34,31 @@ const cpuTicks = (pid) => {
 const hwmKb = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 const storm = (marker) => Number(execFileSync(driver, [String(EXECS), TRUE, marker], { encoding: 'utf8' }).trim());
 
-async function withPeregrine(marker) {
+// An exec-deny policy (fanotify FAN_OPEN_EXEC_PERM on this kernel) for a binary the storm never runs:
+// every exec of the storm then goes through the permission check and the native responder.
+const denyPolicy = join(work, 'deny.yaml');
+writeFileSync(
+  denyPolicy,
+  `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata: {name: bench-deny}
+spec:
+  lsmhooks:
+  - hook: bprm_check_security
+    args: [{index: 0, type: linux_binprm}]
+    selectors:
+    - matchArgs: [{index: 0, operator: Equal, values: ["${join(work, 'never-run')}"]}]
+      matchActions: [{action: Override, argError: -1}]
+`,
+);
+
+async function withPeregrine(marker, extra = []) {
   const file = join(work, `events-${marker}.log`);
-  const agent = spawn(process.execPath, [join(ROOT, 'packages/agent/dist/main.js'), 'run', '--export-file', file, '--quiet', '--export-file-max-size-mb', '0'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const agent = spawn(
+    process.execPath,
+    [join(ROOT, 'packages/agent/dist/main.js'), 'run', '--export-file', file, '--quiet', '--export-file-max-size-mb', '0', '--server-socket', join(work, 'ctl.sock'), ...extra],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let err = '';
   agent.stderr.on('data', (d) => (err += d));
   await new Promise((res, rej) => {
@@ -101,6 +121,7 @@ for (let r = 0; r < ROUNDS; r++) {
     let res;
     if (mode === 'none') res = { secs: storm(marker), delivered: NaN };
     else if (mode === 'peregrine') res = await withPeregrine(marker);
+    else if (mode === 'peregrine+exec-deny') res = await withPeregrine(marker, ['--tracing-policy', denyPolicy]);
     else if (mode === 'auditd') res = await withAuditd(marker);
     else throw new Error(`unknown mode ${mode}`);
     results[mode].push(res);

@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+# Real servers on loopback for the sink integration tests (Kafka, Elasticsearch, an OpenTelemetry
+# Collector, Redis), fetched and cached outside the repository; left running for the next run.
+./scripts/servers.sh start
+eval "$(./scripts/servers.sh env)"
 printf '==> tests (vitest)\n' >&2
 out=$(mktemp -d)
 rc=0

@@ -3,23 +3,23 @@
 import type { PeregrineEvent, RawEvent } from '@peregrine/events';
 import { ProcessSensor, bpfObjectPath, hostNamespaces, type SensorCounters } from '@peregrine/collector';
 import { Enricher, createClock } from '@peregrine/enricher';
-import type { Sink } from '@peregrine/sinks';
+import type { QueueStats, SinkStats } from '@peregrine/sinks';
 import type { AgentConfig } from './config/schema.js';
 import { cgroup2Root } from './preflight.js';
-import { SinkQueue, type QueueStats } from './sink-queue.js';
+import { selects, type Route } from './routes.js';
 import { log } from './log.js';
 
 export interface AgentCounters {
   sensor: SensorCounters;
   enricher: ReturnType<Enricher['stats']>;
   events: { exec: number; exit: number; policy: number };
-  sinks: Record<string, QueueStats & { sink: object }>;
+  sinks: Record<string, { type: string; durable: boolean; filtered: number; queue: QueueStats; sink: SinkStats | null }>;
 }
 
 export class Agent {
   private readonly enricher: Enricher;
   private readonly sensor: ProcessSensor;
-  private readonly queues: SinkQueue[];
+  private readonly routes: Route[];
   private tickTimer: NodeJS.Timeout | null = null;
   private readonly counts = { exec: 0, exit: 0, policy: 0 };
   private stopped = false;
@@ -28,8 +28,9 @@ export class Agent {
 
   constructor(
     cfg: AgentConfig,
-    sinks: Sink[],
+    routes: Route[],
   ) {
+    this.routes = routes;
     this.enricher = new Enricher({
       nodeName: cfg.node_name,
       hostNs: hostNamespaces(),
@@ -37,7 +38,6 @@ export class Agent {
       cacheSize: cfg.process_cache_size,
       clock: createClock(),
     });
-    this.queues = sinks.map((s) => new SinkQueue(s, cfg.queue_max_events, (sink, err) => log(`sink ${sink.id}: ${err.message}`)));
     this.sensor = new ProcessSensor({
       objectPath: bpfObjectPath('process'),
       maxArgsBytes: cfg.max_args_bytes,
@@ -49,7 +49,14 @@ export class Agent {
   }
 
   async start(): Promise<void> {
-    for (const q of this.queues) await q.sink.start();
+    for (const r of this.routes) {
+      if (!r.durable) {
+        // A sink that fails its healthcheck still gets its queue: events wait and are retried, and the
+        // other sinks run (the failure is said once, here).
+        await r.sink.healthcheck().catch((e: Error) => log(`sink ${r.id}: healthcheck failed: ${e.message}`));
+      }
+      await r.queue.start();
+    }
     this.sensor.start();
     this.tickTimer = setInterval(() => {
       this.publish(this.enricher.tick(Date.now()));
@@ -76,7 +83,15 @@ export class Agent {
       else if ('process_exit' in e) this.counts.exit++;
       else this.counts.policy++;
     }
-    for (const q of this.queues) q.push(events);
+    for (const r of this.routes) {
+      if (r.eventTypes === null && r.binaryRegex === null) {
+        r.queue.enqueue(events);
+        continue;
+      }
+      const picked = events.filter((e) => selects(r, e));
+      r.filtered += events.length - picked.length;
+      if (picked.length > 0) r.queue.enqueue(picked);
+    }
   }
 
   /** Stops the sensor (draining the ring), releases parked events, flushes and stops every sink. */
@@ -86,8 +101,7 @@ export class Agent {
       if (this.tickTimer) clearInterval(this.tickTimer);
       await this.sensor.stop();
       this.publish(this.enricher.tick(Number.POSITIVE_INFINITY));
-      for (const q of this.queues) await q.drain();
-      for (const q of this.queues) await q.sink.stop();
+      for (const r of this.routes) await r.queue.stop();
     }
     return this.counters();
   }
@@ -97,7 +111,9 @@ export class Agent {
       sensor: this.sensor.counters(),
       enricher: this.enricher.stats(),
       events: { ...this.counts },
-      sinks: Object.fromEntries(this.queues.map((q) => [q.sink.id, { ...q.stats(), sink: q.sink.stats() }])),
+      sinks: Object.fromEntries(
+        this.routes.map((r) => [r.id, { type: r.type, durable: r.durable, filtered: r.filtered, queue: r.queue.stats(), sink: r.durable ? null : r.sink.stats() }]),
+      ),
     };
   }
 }

@@ -6,6 +6,7 @@ import { runCommand } from './commands/run.js';
 import { probeCommand } from './commands/probe.js';
 import { policyAdd, policyDelete, policyList, policyMode } from './commands/policy.js';
 import { DEFAULT_SOCKET } from './control/protocol.js';
+import { dlqList, dlqReplay, sinksCheck, sinksStats, workerCommand } from './commands/sinks.js';
 
 const program = new Command('peregrine')
   .description('eBPF security observability and runtime enforcement')
@@ -64,6 +65,53 @@ policy
   .option('--socket <path>', 'agent control socket')
   .action(async (name: string, mode: string, o: { socket?: string }) => {
     process.exitCode = await policyMode(socketOf(o), name, mode);
+  });
+
+program
+  .command('worker')
+  .description('deliver the durable queue of one sink (queue.redis): run any number, on any host')
+  .requiredOption('--sink <id>', 'the sink id in the configuration')
+  .option('--config <file>', 'the agent configuration (YAML) holding the sink')
+  .option('--concurrency <n>', 'batches delivered at once (1 keeps strict order)', '1')
+  .action(async (o: { sink: string; config?: string; concurrency: string }) => {
+    process.exitCode = await workerCommand(o.config, o.sink, Math.max(1, Number(o.concurrency) || 1));
+  });
+
+const dlq = program.command('dlq').description('dead-letter queue of a durable sink');
+dlq
+  .command('list')
+  .requiredOption('--sink <id>', 'the sink id')
+  .option('--config <file>', 'the agent configuration (YAML)')
+  .option('--limit <n>', 'at most this many', '100')
+  .action(async (o: { sink: string; config?: string; limit: string }) => {
+    process.exitCode = await dlqList(o.config, o.sink, Number(o.limit) || 100);
+  });
+dlq
+  .command('replay')
+  .requiredOption('--sink <id>', 'the sink id')
+  .option('--config <file>', 'the agent configuration (YAML)')
+  .option('--id <id...>', 'dead letters to replay')
+  .option('--all', 'replay every dead letter')
+  .action(async (o: { sink: string; config?: string; id?: string[]; all?: boolean }) => {
+    process.exitCode = await dlqReplay(o.config, o.sink, o.id, o.all === true);
+  });
+
+const sinks = program.command('sinks').description('configured sinks');
+sinks
+  .command('check')
+  .description('run every configured sink\'s healthcheck')
+  .option('--config <file>', 'the agent configuration (YAML)')
+  .action(async (o: { config?: string }) => {
+    process.exitCode = await sinksCheck(o.config);
+  });
+sinks
+  .command('stats')
+  .description('per-sink counters: sent, failed, retried, dropped, dead-lettered, queue depth, latency')
+  .option('--sink <id>', 'one sink only')
+  .option('--config <file>', 'read a durable sink\'s counters from Redis')
+  .option('--socket <path>', 'agent control socket')
+  .action(async (o: { sink?: string; config?: string; socket?: string }) => {
+    process.exitCode = await sinksStats(socketOf(o), o.config, o.sink);
   });
 
 program

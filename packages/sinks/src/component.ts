@@ -30,6 +30,18 @@ export interface BatchResult {
   dropped?: number;
   /** Why the batch was not (fully) delivered. */
   error?: SinkError;
+  /**
+   * Events among the first `delivered` that the destination refused for good because of their content
+   * (e.g. a mapping conflict), with its reason: the caller routes them to its dead-letter queue. They are
+   * not to be resent, so they count in `delivered` (nothing to resend) but not in stats().sent.
+   */
+  deadLetters?: DeadLetter[];
+}
+
+/** An event a sink could not deliver because of the event itself, and why. */
+export interface DeadLetter {
+  event: PeregrineEvent;
+  reason: string;
 }
 
 /** Counters since the sink was created; names follow `component_*_total` metrics. */

@@ -13,3 +13,7 @@ export { COLOR_MODES, useColor, type ColorMode } from './compact/color.js';
 export { formatCompact, type CompactFormatOptions } from './compact/format.js';
 export { CompactSink, type CompactSinkOptions, type CompactStream } from './compact/sink.js';
 export { compactSinkFactory } from './compact/factory.js';
+export * from './otlp/index.js';
+export * from './elasticsearch/index.js';
+export * from './kafka/index.js';
+export * from './queue/index.js';

@@ -8,7 +8,7 @@ import { fileSinkFactory } from './file/factory.js';
 describe('sink registry', () => {
   it('holds the built-in sinks by type', () => {
     const r = defaultSinkRegistry();
-    expect(r.types()).toEqual(['compact', 'file']);
+    expect(r.types()).toEqual(['compact', 'elasticsearch', 'file', 'kafka', 'otlp_http']);
     expect(r.get('file')).toBe(fileSinkFactory);
   });
 
@@ -41,7 +41,7 @@ describe('sink registry', () => {
 
   it('rejects an unknown type, listing the known ones', () => {
     expect(() => defaultSinkRegistry().parse('kafak', {}, 'sinks.out')).toThrow(ConfigError);
-    expect(() => defaultSinkRegistry().parse('kafak', {}, 'sinks.out')).toThrow(/sinks\.out\.type.*unknown sink type "kafak" \(known: compact, file\)/);
+    expect(() => defaultSinkRegistry().parse('kafak', {}, 'sinks.out')).toThrow(/sinks\.out\.type.*unknown sink type "kafak" \(known: compact, elasticsearch, file, kafka, otlp_http\)/);
   });
 
   it('refuses to register a type twice', () => {

@@ -1,9 +1,7 @@
-import type { Sink } from '@peregrine/sinks';
-import { defaultSinkRegistry } from '@peregrine/sinks';
 import { bpfObjectPath, probeKernel, type FeatureReport } from '@peregrine/collector';
 import { Agent, type AgentCounters } from '../agent.js';
+import { buildRoutes, sinkEntries } from '../routes.js';
 import { loadConfig } from '../config/load.js';
-import type { AgentConfig } from '../config/schema.js';
 import { cgroup2Root, preflight } from '../preflight.js';
 import { log } from '../log.js';
 import { loadPolicyDir, loadPolicyFile, type TracingPolicy } from '@peregrine/policy';
@@ -13,25 +11,6 @@ import { startControlServer } from '../control/server.js';
 import { DEFAULT_SOCKET } from '../control/protocol.js';
 import { formatPolicies } from './policy.js';
 
-function buildSinks(cfg: AgentConfig): Sink[] {
-  const registry = defaultSinkRegistry();
-  const ctx = { nodeName: cfg.node_name };
-  const sinks: Sink[] = [];
-  const f = cfg.export_file;
-  if (f.path !== '') {
-    sinks.push(
-      registry.create(
-        'file',
-        { path: f.path, max_size_bytes: f.max_size_bytes, max_backups: f.max_backups, compress: f.compress },
-        { ...ctx, id: 'file' },
-        'export_file',
-      ),
-    );
-  }
-  if (cfg.terminal.enabled) sinks.push(registry.create('compact', { color: cfg.terminal.color }, { ...ctx, id: 'terminal' }, 'terminal'));
-  return sinks;
-}
-
 function featureLine(r: FeatureReport): string {
   return r.features.map((f) => `${f.name} ${f.available ? '✔' : '✘'}`).join('  ');
 }
@@ -40,7 +19,7 @@ function summary(c: AgentCounters): string {
   const k = c.sensor.kernel;
   const lost = k.ringbuf_full_exec + k.ringbuf_full_clone + k.ringbuf_full_exit;
   const sinks = Object.entries(c.sinks)
-    .map(([id, s]) => `${id}: ${s.delivered} delivered, ${s.dropped} dropped, ${s.failed} failed`)
+    .map(([id, s]) => `${id}: ${s.queue.sent} sent, ${s.queue.dropped} dropped, ${s.queue.failed} failed, ${s.queue.deadLettered} dead-lettered`)
     .join('; ');
   return (
     `events: ${c.events.exec} exec, ${c.events.exit} exit, ${c.events.policy} policy; ` +
@@ -52,6 +31,7 @@ function summary(c: AgentCounters): string {
 
 export async function runCommand(opts: Record<string, unknown>): Promise<number> {
   const cfg = loadConfig({ file: opts.config as string | undefined, env: process.env, flags: opts });
+  sinkEntries(cfg); // validates the sinks: list before anything starts
   // Policies are read and validated before anything touches the kernel: a bad file fails fast.
   const startPolicies: { source: string; policies: TracingPolicy[] }[] = [];
   for (const f of (opts.tracingPolicy as string[] | undefined) ?? []) startPolicies.push({ source: f, policies: loadPolicyFile(f) });
@@ -63,9 +43,7 @@ export async function runCommand(opts: Record<string, unknown>): Promise<number>
   const report = await probeKernel({ objectPath: bpfObjectPath('features') });
   log(`kernel ${report.kernel}: ${featureLine(report)}`);
 
-  const sinks = buildSinks(cfg);
-  for (const s of sinks) await s.healthcheck();
-  const agent = new Agent(cfg, sinks);
+  const agent = new Agent(cfg, buildRoutes(cfg));
   await agent.start();
   const available = new Set(report.features.filter((f) => f.available).map((f) => f.name));
   const policies = new PolicyManager(createAdapters({ cgroup2Root: cgroup2Root() }), available, cfg.node_name, agent.processes, (evs) => agent.publish(evs));
@@ -73,7 +51,7 @@ export async function runCommand(opts: Record<string, unknown>): Promise<number>
   let server: Awaited<ReturnType<typeof startControlServer>> | null = null;
   try {
     for (const { source, policies: ps } of startPolicies) log(`policy ${source}:\n${formatPolicies(await policies.add(ps, source))}`);
-    server = await startControlServer(socketPath, policies);
+    server = await startControlServer(socketPath, { policies, sinkStats: () => agent.counters().sinks });
   } catch (e) {
     await policies.stop();
     await agent.stop();

@@ -35,6 +35,8 @@ export const AgentConfig = z.strictObject({
   process_cache_size: z.number().int().min(1024).max(4_000_000).default(65536),
   /** Events waiting for a sink before new ones are dropped (counted). */
   queue_max_events: z.number().int().min(1000).max(10_000_000).default(1_000_000),
+  /** More sinks (kafka, elasticsearch, otlp_http, file, compact), validated by config/sinks.ts. */
+  sinks: z.array(z.record(z.string(), z.unknown())).default([]),
 });
 export type AgentConfig = z.output<typeof AgentConfig>;
 export type AgentConfigInput = z.input<typeof AgentConfig>;

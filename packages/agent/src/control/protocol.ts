@@ -8,8 +8,9 @@ export type ControlRequest =
   | { op: 'policy.add'; yaml: string; source: string; mode?: 'enforce' | 'monitor' }
   | { op: 'policy.delete'; name: string }
   | { op: 'policy.list' }
-  | { op: 'policy.mode'; name: string; mode: 'enforce' | 'monitor' };
+  | { op: 'policy.mode'; name: string; mode: 'enforce' | 'monitor' }
+  | { op: 'sinks.stats' };
 
 export type ControlResponse =
-  | { ok: true; policies?: PolicyStatus[] }
+  | { ok: true; policies?: PolicyStatus[]; sinks?: Record<string, unknown> }
   | { ok: false; error: string; code: string; issues?: { path: string; message: string }[] };

@@ -8,8 +8,16 @@ import type { ControlRequest, ControlResponse } from './protocol.js';
 
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
-async function handle(req: ControlRequest, policies: PolicyManager): Promise<ControlResponse> {
+export interface ControlTarget {
+  policies: PolicyManager;
+  sinkStats: () => Record<string, unknown>;
+}
+
+async function handle(req: ControlRequest, t: ControlTarget): Promise<ControlResponse> {
+  const policies = t.policies;
   switch (req.op) {
+    case 'sinks.stats':
+      return { ok: true, sinks: t.sinkStats() };
     case 'policy.add':
       return { ok: true, policies: await policies.add(parsePolicies(req.yaml, req.source), req.source, req.mode) };
     case 'policy.delete':
@@ -30,7 +38,7 @@ function failure(e: unknown): ControlResponse {
   return { ok: false, code: 'ERR_INTERNAL', error: (e as Error).message ?? String(e) };
 }
 
-export function startControlServer(path: string, policies: PolicyManager): Promise<Server> {
+export function startControlServer(path: string, target: ControlTarget): Promise<Server> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   chmodSync(dirname(path), 0o700);
   rmSync(path, { force: true }); // a stale socket of a previous run
@@ -54,7 +62,7 @@ export function startControlServer(path: string, policies: PolicyManager): Promi
         sock.end(JSON.stringify(failure(new PeregrineError('ERR_BAD_REQUEST', 'request is not JSON'))) + '\n');
         return;
       }
-      handle(req, policies).then(
+      handle(req, target).then(
         (r) => sock.end(JSON.stringify(r) + '\n'),
         (e: unknown) => sock.end(JSON.stringify(failure(e)) + '\n'),
       );
