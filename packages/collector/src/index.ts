@@ -8,3 +8,4 @@ export { bpfObjectPath } from './paths.js';
 export * from './probe/index.js';
 export * as net from './net/index.js';
 export * as fanotify from './fanotify/index.js';
+export * as syscall from './syscall/index.js';

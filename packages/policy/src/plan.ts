@@ -60,7 +60,7 @@ export const BACKENDS: Record<Backend, BackendInfo> = {
     feature: 'syscall_tracepoint',
     canDeny: false,
     canKill: true,
-    selectors: ALL_SELECTORS,
+    selectors: new Set(['matchArgs', 'matchBinaries', 'matchPIDs', 'matchNamespaces', 'matchCapabilities', 'matchActions']),
     describe: 'syscalls/sys_enter_* (and sys_exit_*) tracepoints',
   },
   tracepoint: { feature: 'tracepoint', canDeny: false, canKill: true, selectors: ALL_SELECTORS, describe: 'tracepoint' },

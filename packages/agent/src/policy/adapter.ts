@@ -28,6 +28,8 @@ export interface PolicyReport {
   action: string;
   /** True when the policy runs in monitor mode: the action was not performed. */
   monitor: boolean;
+  /** The return value, for hooks that report at return. */
+  ret?: KprobeArgument;
 }
 
 export class CompileError extends Error {

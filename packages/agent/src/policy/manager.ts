@@ -231,7 +231,9 @@ export class PolicyManager {
       };
       const spec = owner.ref.spec;
       if ('hook' in spec) out.push({ process_lsm: { function_name: spec.hook, ...body }, node_name: this.nodeName, time });
-      else if ('call' in spec) out.push({ process_kprobe: { function_name: spec.call, ...body }, node_name: this.nodeName, time });
+      else if ('call' in spec) {
+        out.push({ process_kprobe: { function_name: spec.call, ...body, ...(r.ret ? { return: r.ret } : {}) }, node_name: this.nodeName, time });
+      }
       else out.push({ process_tracepoint: { subsys: spec.subsystem, event: spec.event, ...body }, node_name: this.nodeName, time });
     }
     if (out.length > 0) this.emit(out);

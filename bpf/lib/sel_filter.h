@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Evaluating a compiled hook (struct sel_hook) against one syscall: read the declared arguments,
+ * the process attributes the selectors need, then the selectors in order — the first that matches
+ * decides (filters within a selector AND, the values of one filter OR).
+ *
+ * Verifier budget: each step is a global function (verified once, on its own, whatever the number of
+ * call sites), taking only scalars and finding the per-CPU scratch and the hook table itself. The
+ * selector loop therefore costs the verifier one call per iteration instead of five copies of every
+ * filter, and the string reversal loop is verified once rather than per argument.
+ *
+ * Unreadable strings: bpf_probe_read_user_str at sys_enter fails with -EFAULT when the page holding
+ * the string is not resident (the program cannot fault it in). The record then carries the fault bit
+ * of that argument, and every filter on it — NotEqual/NotPrefix/NotPostfix included — does not match,
+ * so its selector does not match: a Sigkill rule fails open on such a call, and the miss is counted
+ * (SEL_CNT_STR_FAULT).
+ */
+#pragma once
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "compiler.h"
+#include "sel_maps.h"
+
+#define SEL_TS_COMPAT 0x0002 /* x86 thread_info.status: an ia32 syscall is in progress */
+
+FUNC_INLINE void sel__count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&sel_counters, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+FUNC_INLINE struct sel_heap *sel__heap(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&sel_heap_map, &zero);
+}
+
+FUNC_INLINE struct sel_hook *sel__hook(struct sel_heap *h)
+{
+	__u32 idx = SEL_HOOK_IDX(h->gen, h->slot);
+
+	return bpf_map_lookup_elem(&sel_hooks, &idx);
+}
+
+/* Reverse the first bytes of a string into dst (for the Postfix trie); src->hdr holds its length. */
+__noinline int sel__reverse(__u32 which)
+{
+	struct sel_heap *h = sel__heap();
+	struct sel_strbuf *src, *dst;
+	__u32 len, i;
+
+	if (!h)
+		return 0;
+	if (which < SEL_MAX_ARGS) {
+		src = &h->str[which];
+		dst = &h->rev[which];
+		len = h->slen[which] < 0 ? 0 : h->slen[which];
+	} else {
+		src = &h->exe;
+		dst = &h->exe_rev;
+		len = h->exe_len;
+	}
+	if (len > SEL_STR_MAX - 1)
+		len = SEL_STR_MAX - 1;
+	for (i = 0; i < SEL_LPM_STR; i++) {
+		if (i >= len)
+			break;
+		dst->s[i] = src->s[(len - 1 - i) & (SEL_STR_MAX - 1)];
+	}
+	return 0;
+}
+
+FUNC_INLINE __u64 sel__narrow(__u64 v, __u8 size, __u8 is_signed)
+{
+	switch (size) {
+	case 1:
+		return is_signed ? (__u64)(__s64)(__s8)v : (__u8)v;
+	case 2:
+		return is_signed ? (__u64)(__s64)(__s16)v : (__u16)v;
+	case 4:
+		return is_signed ? (__u64)(__s64)(__s32)v : (__u32)v;
+	default:
+		return v;
+	}
+}
+
+/* Read declared argument i of the current hook into the scratch: ival[i], or str[i] and slen[i]. */
+__noinline int sel__read_arg(__u32 i)
+{
+	struct sel_heap *h = sel__heap();
+	struct sel_hook *hook;
+	struct sel_arg *a;
+	__u64 raw, n;
+	long r;
+
+	if (!h || i >= SEL_MAX_ARGS)
+		return 0;
+	hook = sel__hook(h);
+	if (!hook)
+		return 0;
+	a = &hook->args[i];
+	if (a->index >= SEL_MAX_ARGS)
+		return 0;
+	raw = h->args[a->index];
+	h->ival[i] = 0;
+	h->slen[i] = 0;
+	if (a->kind == SEL_ARG_INT) {
+		h->ival[i] = sel__narrow(raw, a->size, a->is_signed);
+		return 0;
+	}
+	__builtin_memset(h->str[i].s, 0, SEL_STR_MAX);
+	if (a->kind == SEL_ARG_STR) {
+		r = bpf_probe_read_user_str(h->str[i].s, SEL_STR_MAX, (const void *)raw);
+		if (r < 0) {
+			h->slen[i] = r;
+			sel__count(SEL_CNT_STR_FAULT);
+			return 0;
+		}
+		h->slen[i] = r > 0 ? r - 1 : 0;
+	} else if (a->kind == SEL_ARG_BUF) {
+		if (a->size_arg >= SEL_MAX_ARGS)
+			return 0;
+		n = h->args[a->size_arg];
+		if (n > SEL_STR_MAX - 1)
+			n = SEL_STR_MAX - 1;
+		r = bpf_probe_read_user(h->str[i].s, n, (const void *)raw);
+		if (r < 0) {
+			h->slen[i] = r;
+			sel__count(SEL_CNT_STR_FAULT);
+			return 0;
+		}
+		h->slen[i] = n;
+	}
+	if (a->reverse)
+		sel__reverse(i);
+	return 0;
+}
+
+/* A string that filled its buffer may be longer than what was read. */
+FUNC_INLINE bool sel__truncated(__s32 len)
+{
+	return len >= SEL_STR_MAX - 1;
+}
+
+FUNC_INLINE bool sel__str_eq(struct sel_strbuf *b, __u32 len, __u32 id)
+{
+	b->hdr = len;
+	b->id = id;
+	return bpf_map_lookup_elem(&sel_str_eq, b) != NULL;
+}
+
+FUNC_INLINE bool sel__str_lpm(void *map, struct sel_strbuf *b, __u32 len, __u32 id)
+{
+	if (len > SEL_LPM_STR)
+		len = SEL_LPM_STR;
+	b->hdr = 32 + 8 * len;
+	b->id = id;
+	return bpf_map_lookup_elem(map, b) != NULL;
+}
+
+FUNC_INLINE bool sel__int_cmp(__u64 v, __u64 a, bool is_signed, bool gt)
+{
+	if (is_signed)
+		return gt ? (__s64)v > (__s64)a : (__s64)v < (__s64)a;
+	return gt ? v > a : v < a;
+}
+
+FUNC_INLINE bool sel__in_range(struct sel_argf *f, __u64 v)
+{
+	bool in = false;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < SEL_MAX_RANGES; i++) {
+		if (i >= f->nranges)
+			break;
+		if (f->is_signed)
+			in |= (__s64)v >= (__s64)f->a[i] && (__s64)v <= (__s64)f->b[i];
+		else
+			in |= v >= f->a[i] && v <= f->b[i];
+	}
+	return in;
+}
+
+/* One matchArgs filter. */
+__noinline int sel__match_argf(__u32 s, __u32 fi)
+{
+	struct sel_heap *h = sel__heap();
+	struct sel_hook *hook;
+	struct sel_argf *f;
+	struct sel_int_key ik = {};
+	__u32 p, id;
+	__s32 len;
+	bool found;
+
+	if (!h || s >= SEL_MAX_SELECTORS || fi >= SEL_MAX_ARGF)
+		return 0;
+	hook = sel__hook(h);
+	if (!hook)
+		return 0;
+	f = &hook->sel[s].argf[fi];
+	p = f->arg;
+	if (p >= SEL_MAX_ARGS)
+		return 0;
+	id = SEL_ID(h->gen, h->slot, s, SEL_FILT_ARG + fi);
+	if (hook->args[p].kind == SEL_ARG_INT) {
+		__u64 v = h->ival[p];
+
+		switch (f->op) {
+		case SEL_OP_EQ:
+		case SEL_OP_NEQ:
+			ik.id = id;
+			ik.v = v;
+			found = bpf_map_lookup_elem(&sel_int_set, &ik) != NULL;
+			return f->op == SEL_OP_EQ ? found : !found;
+		case SEL_OP_GT:
+			return sel__int_cmp(v, f->a[0], f->is_signed, true);
+		case SEL_OP_LT:
+			return sel__int_cmp(v, f->a[0], f->is_signed, false);
+		case SEL_OP_MASK:
+			return (v & f->a[0]) != 0;
+		case SEL_OP_INRANGE:
+			return sel__in_range(f, v);
+		case SEL_OP_NOTINRANGE:
+			return !sel__in_range(f, v);
+		}
+		return 0;
+	}
+	len = h->slen[p];
+	if (len < 0)
+		return 0; /* unreadable: no filter on it matches */
+	switch (f->op) {
+	case SEL_OP_EQ:
+	case SEL_OP_NEQ:
+		found = !sel__truncated(len) && sel__str_eq(&h->str[p], len, id);
+		return f->op == SEL_OP_EQ ? found : !found;
+	case SEL_OP_PREFIX:
+	case SEL_OP_NOTPREFIX:
+		found = sel__str_lpm(&sel_str_prefix, &h->str[p], len, id);
+		return f->op == SEL_OP_PREFIX ? found : !found;
+	case SEL_OP_POSTFIX:
+	case SEL_OP_NOTPOSTFIX:
+		if (sel__truncated(len))
+			return 0; /* the end of the string was not read */
+		found = sel__str_lpm(&sel_str_postfix, &h->rev[p], len, id);
+		return f->op == SEL_OP_POSTFIX ? found : !found;
+	}
+	return 0;
+}
+
+/* One matchBinaries filter, on the executable recorded for the tgid. */
+FUNC_INLINE bool sel__match_binf(struct sel_heap *h, struct sel_binf *f, __u32 id)
+{
+	struct sel_ino_key ik = {};
+	__u32 len = h->exe_len;
+	bool found, trunc = h->exe_flags & SEL_EXE_TRUNC;
+
+	if (!h->exe_known) {
+		sel__count(SEL_CNT_EXE_UNKNOWN);
+		return false; /* fail closed for the selector: neither In nor NotIn holds */
+	}
+	switch (f->op) {
+	case SEL_BIN_IN:
+	case SEL_BIN_NOTIN:
+		ik.id = id;
+		ik.dev = h->exe_dev;
+		ik.ino = h->exe_ino;
+		found = bpf_map_lookup_elem(&sel_bin_ino, &ik) != NULL;
+		if (!found && !trunc)
+			found = sel__str_eq(&h->exe, len, id);
+		return f->op == SEL_BIN_IN ? found : !found;
+	case SEL_BIN_PREFIX:
+	case SEL_BIN_NOTPREFIX:
+		found = sel__str_lpm(&sel_str_prefix, &h->exe, len, id);
+		return f->op == SEL_BIN_PREFIX ? found : !found;
+	case SEL_BIN_POSTFIX:
+	case SEL_BIN_NOTPOSTFIX:
+		if (trunc)
+			return false;
+		found = sel__str_lpm(&sel_str_postfix, &h->exe_rev, len, id);
+		return f->op == SEL_BIN_POSTFIX ? found : !found;
+	}
+	return false;
+}
+
+/* Whether selector s of the current hook matches (every filter it has). */
+__noinline int sel__match_selector(__u32 s)
+{
+	struct sel_heap *h = sel__heap();
+	struct sel_hook *hook;
+	struct sel_selector *sel;
+	__u32 i, nargf;
+
+	if (!h || s >= SEL_MAX_SELECTORS)
+		return 0;
+	hook = sel__hook(h);
+	if (!hook)
+		return 0;
+	sel = &hook->sel[s];
+	nargf = sel->nargf;
+	for (i = 0; i < SEL_MAX_ARGF; i++) {
+		if (i >= nargf)
+			break;
+		if (!sel__match_argf(s, i))
+			return 0;
+	}
+	for (i = 0; i < SEL_MAX_BINF; i++) {
+		if (i >= sel->nbinf)
+			break;
+		if (!sel__match_binf(h, &sel->binf[i], SEL_ID(h->gen, h->slot, s, SEL_FILT_BIN + i)))
+			return 0;
+	}
+	for (i = 0; i < SEL_MAX_PIDF; i++) {
+		struct sel_pidf *f = &sel->pidf[i];
+		struct sel_u32_key k;
+		bool found;
+
+		if (i >= sel->npidf)
+			break;
+		k.id = SEL_ID(h->gen, h->slot, s, SEL_FILT_PID + i);
+		k.v = h->tgid;
+		found = bpf_map_lookup_elem(&sel_u32_set, &k) != NULL;
+		if (!found && f->follow)
+			found = (h->lineage & f->follow_mask) != 0;
+		if ((f->op == SEL_IN) != found)
+			return 0;
+	}
+	for (i = 0; i < SEL_MAX_NSF; i++) {
+		struct sel_nsf *f = &sel->nsf[i];
+		struct sel_u32_key k;
+		bool found;
+
+		if (i >= sel->nnsf)
+			break;
+		k.id = SEL_ID(h->gen, h->slot, s, SEL_FILT_NS + i);
+		k.v = h->ns[f->kind < SEL_NS_MAX ? f->kind : 0];
+		found = bpf_map_lookup_elem(&sel_u32_set, &k) != NULL;
+		if ((f->op == SEL_IN) != found)
+			return 0;
+	}
+	for (i = 0; i < SEL_MAX_CAPF; i++) {
+		struct sel_capf *f = &sel->capf[i];
+		bool held;
+
+		if (i >= sel->ncapf)
+			break;
+		held = (h->caps[f->type < 3 ? f->type : 0] & f->mask) != 0;
+		if ((f->op == SEL_IN) != held)
+			return 0;
+	}
+	return 1;
+}

@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * raw_syscalls/sys_enter: every syscall of every task passes here, so the first thing done is one
+ * hash lookup of the syscall number in sel_syscalls; a number no hook watches returns at once. For a
+ * watched number, each hook of the live generation's chain is evaluated (sel__run_hook), and the
+ * first matching selector's actions run: a signal (bpf_send_signal: delivered on the return to user
+ * space, so the syscall itself completes), a report, or — for a `return: true` hook — a record
+ * parked until sys_exit adds the return value.
+ */
+#pragma once
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "compiler.h"
+#include "sel_filter.h"
+
+FUNC_INLINE void sel__load_process(struct sel_heap *h, __u32 flags)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	if (flags & SEL_HOOK_EXE) {
+		struct sel_exe *e = bpf_map_lookup_elem(&sel_exe_map, &h->tgid);
+
+		h->exe_known = 0;
+		if (e) {
+			h->exe_known = 1;
+			h->exe_dev = e->dev;
+			h->exe_ino = e->ino;
+			h->exe_flags = e->flags;
+			h->exe_len = e->len > SEL_STR_MAX - 1 ? SEL_STR_MAX - 1 : e->len;
+			bpf_probe_read_kernel(h->exe.s, SEL_STR_MAX, e->path);
+			if (flags & SEL_HOOK_EXE_REV)
+				sel__reverse(SEL_MAX_ARGS);
+		}
+	}
+	if (flags & SEL_HOOK_CRED) {
+		const struct cred *cred = BPF_CORE_READ(task, cred);
+
+		/* kernel_cap_t is {u64 val} since 6.3 and {u32 cap[2]} before: 8 bytes either way. */
+		BPF_CORE_READ_INTO(&h->caps[SEL_CAP_EFFECTIVE], cred, cap_effective);
+		BPF_CORE_READ_INTO(&h->caps[SEL_CAP_INHERITABLE], cred, cap_inheritable);
+		BPF_CORE_READ_INTO(&h->caps[SEL_CAP_PERMITTED], cred, cap_permitted);
+	}
+	if (flags & SEL_HOOK_NS) {
+		struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
+		struct pid *pid = BPF_CORE_READ(task, thread_pid);
+		unsigned int level = BPF_CORE_READ(pid, level);
+		struct upid upid = {};
+
+		h->ns[SEL_NS_UTS] = BPF_CORE_READ(nsp, uts_ns, ns.inum);
+		h->ns[SEL_NS_IPC] = BPF_CORE_READ(nsp, ipc_ns, ns.inum);
+		h->ns[SEL_NS_MNT] = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
+		h->ns[SEL_NS_PID_FOR_CHILDREN] = BPF_CORE_READ(nsp, pid_ns_for_children, ns.inum);
+		h->ns[SEL_NS_NET] = BPF_CORE_READ(nsp, net_ns, ns.inum);
+		h->ns[SEL_NS_CGROUP] = BPF_CORE_READ(nsp, cgroup_ns, ns.inum);
+		h->ns[SEL_NS_TIME] = 0;
+		h->ns[SEL_NS_TIME_FOR_CHILDREN] = 0;
+		if (bpf_core_field_exists(nsp->time_ns)) {
+			h->ns[SEL_NS_TIME] = BPF_CORE_READ(nsp, time_ns, ns.inum);
+			h->ns[SEL_NS_TIME_FOR_CHILDREN] = BPF_CORE_READ(nsp, time_ns_for_children, ns.inum);
+		}
+		h->ns[SEL_NS_USER] = BPF_CORE_READ(task, cred, user_ns, ns.inum);
+		h->ns[SEL_NS_PID] = 0;
+		if (level < 32) {
+			bpf_core_read(&upid, sizeof(upid), &pid->numbers[level]);
+			h->ns[SEL_NS_PID] = BPF_CORE_READ(upid.ns, ns.inum);
+		}
+	}
+	if (flags & SEL_HOOK_FOLLOW) {
+		__u64 *l = bpf_map_lookup_elem(&sel_lineage, &h->tgid);
+		__u64 *r = bpf_map_lookup_elem(&sel_follow_roots, &h->tgid);
+
+		h->lineage = (l ? *l : 0) | (r ? *r : 0);
+	}
+}
+
+/* rateLimit: whether a report for this key is due now (and if so, remember it). */
+FUNC_INLINE bool sel__rate_ok(struct sel_hook *hook, __u32 s, struct sel_action *act, __u64 now)
+{
+	struct sel_rl_key k = { .hook_id = hook->id, .sel = s };
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 *last;
+
+	if (!act->rl_ns)
+		return true;
+	if (act->rl_scope == SEL_RL_THREAD)
+		k.scope_id = (__u32)pid_tgid;
+	else if (act->rl_scope == SEL_RL_PROCESS)
+		k.scope_id = pid_tgid >> 32;
+	last = bpf_map_lookup_elem(&sel_ratelimit, &k);
+	if (last && now - *last < act->rl_ns)
+		return false;
+	bpf_map_update_elem(&sel_ratelimit, &k, &now, BPF_ANY);
+	return true;
+}
+
+/* Append the declared arguments to the record; returns the number of data bytes. */
+FUNC_INLINE __u32 sel__put_args(struct sel_heap *h, struct sel_hook *hook)
+{
+	__u32 pos = 0, i;
+
+	h->msg.fault = 0;
+	h->msg.trunc = 0;
+	for (i = 0; i < SEL_MAX_ARGS; i++) {
+		struct sel_msg_arg *m;
+		__s32 n;
+
+		if (i >= hook->nargs)
+			break;
+		if (pos > SEL_DATA_MAX - sizeof(*m) - SEL_STR_MAX)
+			break;
+		m = (struct sel_msg_arg *)&h->data[pos];
+		m->kind = hook->args[i].kind;
+		m->index = hook->args[i].index;
+		pos += sizeof(*m);
+		if (m->kind == SEL_ARG_INT) {
+			*(__u64 *)&h->data[pos] = h->ival[i];
+			m->len = 8;
+			pos += 8;
+			continue;
+		}
+		n = h->slen[i];
+		if (n < 0) {
+			h->msg.fault |= 1 << i;
+			n = 0;
+		}
+		if (n > SEL_STR_MAX - 1)
+			n = SEL_STR_MAX - 1;
+		if (n == SEL_STR_MAX - 1)
+			h->msg.trunc |= 1 << i;
+		bpf_probe_read_kernel(&h->data[pos], n, h->str[i].s);
+		m->len = n;
+		pos += n;
+	}
+	return pos;
+}
+
+/* The first matching selector s (or s = SEL_MAX_SELECTORS: a hook without selectors) acts. */
+__noinline int sel__act(__u32 s, __u32 pos)
+{
+	struct sel_heap *h = sel__heap();
+	struct sel_action act = { .post = 1 };
+	struct sel_pending_key pk;
+	struct sel_hook *hook;
+	__u32 len, monitor;
+	__u64 now = bpf_ktime_get_ns(), pid_tgid = bpf_get_current_pid_tgid();
+	struct msg_generic_syscall *m;
+
+	if (!h)
+		return 0;
+	hook = sel__hook(h);
+	if (!hook)
+		return 0;
+	if (s < SEL_MAX_SELECTORS)
+		act = hook->sel[s].action;
+	else
+		s = 0;
+	monitor = hook->flags & SEL_HOOK_MONITOR;
+	sel__count(SEL_CNT_MATCHED);
+	if (act.sig) {
+		if (monitor) {
+			sel__count(SEL_CNT_MONITOR);
+		} else if (bpf_send_signal(act.sig)) {
+			sel__count(SEL_CNT_SIGNAL_FAIL);
+		} else {
+			sel__count(SEL_CNT_SIGNALS);
+		}
+	}
+	/* Monitor mode always reports what it withheld. */
+	if (!act.post && !(monitor && act.sig)) {
+		sel__count(SEL_CNT_NOPOST);
+		return 0;
+	}
+	if (!sel__rate_ok(hook, s, &act, now)) {
+		sel__count(SEL_CNT_RATE_LIMITED);
+		return 0;
+	}
+
+	m = &h->msg;
+	m->common.op = MSG_OP_GENERIC_SYSCALL;
+	m->common.flags = monitor ? SEL_MSG_MONITOR : 0;
+	m->common.pad = 0;
+	m->common.ktime = now;
+	m->tgid = pid_tgid >> 32;
+	m->tid = (__u32)pid_tgid;
+	m->uid = (__u32)bpf_get_current_uid_gid();
+	m->euid = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), cred, euid.val);
+	m->hook_id = hook->id;
+	m->slot = h->slot;
+	m->selector = s;
+	m->action = act.sig == 9 ? SEL_ACT_SIGKILL : act.sig ? SEL_ACT_SIGNAL : SEL_ACT_POST;
+	m->nr = hook->nr;
+	m->sig = act.sig;
+	m->nargs = hook->nargs;
+	m->ret = 0;
+	m->gen = h->gen;
+	m->pad = 0;
+	bpf_get_current_comm(m->comm, sizeof(m->comm));
+	m->cgroup_id = bpf_get_current_cgroup_id();
+	len = sel__put_args(h, hook);
+	m->args_len = len;
+	if (m->fault)
+		m->common.flags |= SEL_MSG_FAULT;
+	if (m->trunc)
+		m->common.flags |= SEL_MSG_TRUNC;
+	len += sizeof(*m);
+	m->common.size = len;
+	if (len > sizeof(struct sel_pending))
+		return 0;
+	if (hook->flags & SEL_HOOK_RETURN) {
+		pk.tid = m->tid;
+		pk.pos = pos;
+		if (bpf_map_update_elem(&sel_pending_map, &pk, m, BPF_ANY))
+			sel__count(SEL_CNT_PENDING_FULL);
+		return 0;
+	}
+	if (bpf_ringbuf_output(&sel_rb_events, m, len, BPF_RB_NO_WAKEUP))
+		sel__count(SEL_CNT_RB_FULL);
+	else
+		sel__count(SEL_CNT_POSTED);
+	return 0;
+}
+
+/* Evaluate hook `slot` (at position pos of the syscall's chain) against the current call. */
+__noinline int sel__run_hook(__u32 slot, __u32 pos)
+{
+	struct sel_heap *h = sel__heap();
+	struct sel_hook *hook;
+	__u32 i, nargs, nsel;
+
+	if (!h)
+		return 0;
+	h->slot = slot;
+	hook = sel__hook(h);
+	if (!hook || hook->nr != h->nr) {
+		sel__count(SEL_CNT_NO_TABLE); /* a chain pointing at a slot not (yet) written: never expected */
+		return 0;
+	}
+	sel__count(SEL_CNT_EVALS);
+	nargs = hook->nargs;
+	nsel = hook->nsel;
+	sel__load_process(h, hook->flags);
+	for (i = 0; i < SEL_MAX_ARGS; i++) {
+		if (i >= nargs)
+			break;
+		sel__read_arg(i);
+	}
+	if (nsel == 0)
+		return sel__act(SEL_MAX_SELECTORS, pos);
+	for (i = 0; i < SEL_MAX_SELECTORS; i++) {
+		if (i >= nsel)
+			break;
+		if (sel__match_selector(i))
+			return sel__act(i, pos);
+	}
+	return 0;
+}
+
+SEC("tracepoint/raw_syscalls/sys_enter")
+int sel_sys_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 nr = (__u32)ctx->id, zero = 0, gen, i, tgid;
+	struct task_struct *task;
+	struct sel_conf *conf;
+	struct sel_heap *h;
+	struct sel_nr *v;
+
+	v = bpf_map_lookup_elem(&sel_syscalls, &nr);
+	if (!v)
+		return 0;
+	conf = bpf_map_lookup_elem(&sel_conf_map, &zero);
+	if (!conf || !conf->enabled)
+		return 0;
+	task = bpf_get_current_task_btf(); /* a trusted pointer: plain loads, no probe-read helper */
+	if (bpf_core_field_exists(task->thread_info.status) && (task->thread_info.status & SEL_TS_COMPAT)) {
+		sel__count(SEL_CNT_COMPAT);
+		return 0;
+	}
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	if (tgid == conf->self_tgid)
+		return 0;
+	h = sel__heap();
+	if (!h) {
+		sel__count(SEL_CNT_HEAP);
+		return 0;
+	}
+	gen = conf->gen & 1;
+	h->gen = gen;
+	h->tgid = tgid;
+	h->nr = nr;
+	/* Constant offsets: the verifier refuses a ctx pointer moved by a loop. */
+	h->args[0] = ctx->args[0];
+	h->args[1] = ctx->args[1];
+	h->args[2] = ctx->args[2];
+	h->args[3] = ctx->args[3];
+	h->args[4] = ctx->args[4];
+	h->args[5] = ctx->args[5];
+	for (i = 0; i < SEL_MAX_CHAIN; i++) {
+		__u32 slot = v->slots[gen][i];
+
+		if (slot == SEL_NO_SLOT)
+			break;
+		sel__run_hook(slot, i);
+	}
+	return 0;
+}

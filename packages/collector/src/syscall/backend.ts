@@ -1,0 +1,330 @@
+// The syscall_tracepoint backend: loads bpf/.output/generic.o, keeps its tables in step with the
+// applied SyscallHooks and hands decoded reports to its listeners.
+//
+// Replacing tables under load: the programs read only the live generation (sel_conf_map.gen). apply()
+// writes everything of the other generation — value sets, hook tables, that generation's half of each
+// sel_syscalls entry — and only then flips sel_conf_map.gen, one 4-byte store: a syscall is evaluated
+// entirely against the old tables or entirely against the new ones. The old generation stays intact
+// until the next apply() — far longer than one program run, which is not preemptible on a syscall
+// tracepoint (value sets are BPF_F_NO_PREALLOC hashes/tries freed through RCU besides).
+import { bpfObjectPath } from '../paths.js';
+import { bpfCall, native, type BpfLink, type BpfObject, type RingReader } from '../native.js';
+import { PeregrineError } from '@peregrine/events';
+import { decodeSyscallBatch, newSyscallDecodeStats, type RawSyscallRecord, type SyscallDecodeStats } from './decode.js';
+import { encodeGeneration, encodeNr, nrUsed, type EncodedGeneration } from './encode.js';
+import { SEL, SEL_LAYOUTS as L, SelCounter } from './layout.js';
+import { descendantBits, readExecutables, readParents } from './procfs.js';
+import { syscallName } from './syscalls.js';
+import type { SyscallHook } from './types.js';
+
+export interface SyscallBackendOptions {
+  /** Default bpf/.output/generic.o. */
+  objectPath?: string;
+  /** Ring buffer size in bytes (power of 2). Default 4 MiB. */
+  ringBufferBytes?: number;
+  /** How often the ring is drained. Default 5 ms. */
+  pollIntervalMs?: number;
+  procRoot?: string;
+  /** Never evaluate this process's own syscalls (default true): a rule must not kill the agent. */
+  excludeSelf?: boolean;
+}
+
+/** A decoded record with the hook it came from. */
+export interface SyscallReport extends RawSyscallRecord {
+  policy: string | null;
+  syscall: string;
+  hook: SyscallHook | null;
+}
+
+export interface SyscallBackendStats {
+  kernel: Record<keyof typeof SelCounter, number>;
+  reader: { records: number; batches: number; bytes: number; droppedBatches: number; droppedRecords: number };
+  decode: SyscallDecodeStats;
+  procfs: { seeded: number; alreadyTracked: number };
+  generation: number;
+  applies: number;
+  hooks: number;
+  /** Entries the live generation holds in each value-set map. */
+  entries: Record<SetMap, number>;
+}
+
+export const SYSCALL_PROGRAMS = { enter: 'sel_sys_enter', exit: 'sel_sys_exit', exec: 'sel_exec', fork: 'sel_fork', exitProc: 'sel_exit' } as const;
+
+type SetMap = 'sel_str_eq' | 'sel_str_prefix' | 'sel_str_postfix' | 'sel_int_set' | 'sel_bin_ino' | 'sel_u32_set' | 'sel_hooks';
+const SET_CAPACITY: Record<SetMap, number> = {
+  sel_str_eq: SEL.SET_ENTRIES, sel_str_prefix: SEL.SET_ENTRIES, sel_str_postfix: SEL.SET_ENTRIES, sel_int_set: SEL.SET_ENTRIES,
+  sel_bin_ino: SEL.BIN_INO_ENTRIES, sel_u32_set: SEL.SET_ENTRIES, sel_hooks: 2 * SEL.MAX_HOOKS,
+};
+const BPF_NOEXIST = 1;
+const ONE = Buffer.from([1]);
+
+export class SyscallBackendError extends PeregrineError {
+  override readonly name = 'SyscallBackendError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_SYSCALL_BACKEND', message, options);
+  }
+}
+
+export class SyscallBackend {
+  private obj: BpfObject | null = null;
+  private links = new Map<string, BpfLink>();
+  private reader: RingReader | null = null;
+  private readonly decodeStats = newSyscallDecodeStats();
+  private readonly procfsStats = { seeded: 0, alreadyTracked: 0 };
+  private listeners: ((reports: SyscallReport[]) => void)[] = [];
+  private batchesSeen = 0;
+  private gen = 0;
+  private applies = 0;
+  /** Keys written for each generation, deleted before that generation is written again. */
+  private written: Map<SetMap, Buffer[]>[] = [new Map(), new Map()];
+  private hooksById = new Map<number, SyscallHook>();
+  private liveHooks: SyscallHook[] = [];
+  private prevHooks: SyscallHook[] = [];
+  private nrs = new Set<number>();
+  private followBits = new Map<number, number>();
+  private final: SyscallBackendStats | null = null;
+  private readonly opts: Required<SyscallBackendOptions>;
+
+  constructor(opts: SyscallBackendOptions = {}) {
+    this.opts = {
+      objectPath: opts.objectPath ?? bpfObjectPath('generic'),
+      ringBufferBytes: opts.ringBufferBytes ?? 4 << 20,
+      pollIntervalMs: opts.pollIntervalMs ?? 5,
+      procRoot: opts.procRoot ?? '/proc',
+      excludeSelf: opts.excludeSelf ?? true,
+    };
+  }
+
+  /** Subscribes to decoded reports (one call per batch, ring order); returns the unsubscribe function. */
+  onReport(cb: (reports: SyscallReport[]) => void): () => void {
+    this.listeners.push(cb);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== cb);
+    };
+  }
+
+  start(): void {
+    if (this.obj) return;
+    const n = native();
+    const obj = bpfCall(() => new n.BpfObject(this.opts.objectPath));
+    this.obj = obj;
+    this.final = null;
+    try {
+      bpfCall(() => obj.setMapMaxEntries('sel_rb_events', this.opts.ringBufferBytes));
+      bpfCall(() => obj.load());
+      this.writeConf(0, false);
+      // Exec/fork/exit bookkeeping first, then the procfs walk: a process created meanwhile is either
+      // seen by the kernel side (its entry wins, BPF_NOEXIST) or found by the walk.
+      for (const p of [SYSCALL_PROGRAMS.exec, SYSCALL_PROGRAMS.fork, SYSCALL_PROGRAMS.exitProc, SYSCALL_PROGRAMS.enter]) {
+        this.links.set(p, bpfCall(() => obj.attach(p)));
+      }
+      this.seedExecutables(obj);
+      this.reader = bpfCall(
+        () =>
+          new n.RingReader(obj, 'sel_rb_events', (batch) => this.onBatch(batch), {
+            pollIntervalMs: this.opts.pollIntervalMs,
+            batchBytes: 1 << 20,
+            maxQueuedBatches: 256,
+          }),
+      );
+    } catch (e) {
+      void this.stop();
+      throw e;
+    }
+  }
+
+  private seedExecutables(obj: BpfObject): void {
+    for (const { pid, value } of readExecutables(this.opts.procRoot)) {
+      try {
+        obj.mapUpdate('sel_exe_map', u32(pid), value, BPF_NOEXIST);
+        this.procfsStats.seeded++;
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'EEXIST') throw e;
+        this.procfsStats.alreadyTracked++;
+      }
+    }
+  }
+
+  private writeConf(gen: number, enabled: boolean): void {
+    const conf = Buffer.alloc(L.sel_conf.size);
+    conf.writeUInt32LE(gen, L.sel_conf.fields.gen);
+    conf.writeUInt32LE(enabled ? 1 : 0, L.sel_conf.fields.enabled);
+    conf.writeUInt32LE(this.opts.excludeSelf ? process.pid : 0, L.sel_conf.fields.self_tgid);
+    bpfCall(() => this.obj!.mapUpdate('sel_conf_map', u32(0), conf, 0));
+  }
+
+  private followBit(pid: number): number {
+    let bit = this.followBits.get(pid);
+    if (bit === undefined) {
+      if (this.followBits.size >= SEL.FOLLOW_ROOTS) {
+        throw new SyscallBackendError(
+          `matchPIDs followForks: more than ${SEL.FOLLOW_ROOTS} distinct followed pids since the backend started (restart it to reset)`,
+        );
+      }
+      bit = this.followBits.size;
+      this.followBits.set(pid, bit);
+    }
+    return bit;
+  }
+
+  /**
+   * Replaces the applied hooks with these (an empty list removes them all). Throws, leaving the
+   * previous hooks in force, if the tables cannot hold them.
+   */
+  apply(hooks: SyscallHook[]): void {
+    const obj = this.obj;
+    if (!obj) throw new SyscallBackendError('apply() before start()');
+    const next = this.gen ^ 1;
+    let enc: EncodedGeneration;
+    try {
+      enc = encodeGeneration(hooks, next, (pid) => this.followBit(pid));
+    } catch (e) {
+      throw new SyscallBackendError(`cannot apply ${hooks.length} syscall hooks: ${(e as Error).message}`, { cause: e });
+    }
+    const sets: [SetMap, Buffer[]][] = [
+      ['sel_str_eq', enc.strEq], ['sel_str_prefix', enc.strPrefix], ['sel_str_postfix', enc.strPostfix],
+      ['sel_int_set', enc.intSet], ['sel_bin_ino', enc.binIno], ['sel_u32_set', enc.u32Set],
+      ['sel_hooks', enc.hooks.map((h) => h.key)],
+    ];
+    const live = this.written[this.gen]!;
+    for (const [map, keys] of sets) {
+      const used = live.get(map)?.length ?? 0;
+      if (used + keys.length > SET_CAPACITY[map]) {
+        throw new SyscallBackendError(
+          `cannot apply: ${map} would need ${keys.length} entries next to the ${used} of the live generation (capacity ${SET_CAPACITY[map]})`,
+        );
+      }
+    }
+
+    // 1. Drop what the inactive generation held (written two applies ago).
+    const stale = this.written[next]!;
+    const zeroHook = Buffer.alloc(L.sel_hook.size);
+    for (const [map, keys] of stale) {
+      // sel_hooks is an array: its entries are cleared, not deleted.
+      for (const k of keys) {
+        if (map === 'sel_hooks') obj.mapUpdate(map, k, zeroHook, 0);
+        else obj.mapDelete(map, k);
+      }
+    }
+    stale.clear();
+    // 2. Value sets, then hook tables.
+    // (Recorded before writing: keys of an apply that fails half-way are deleted by the next one.)
+    for (const [map, keys] of sets) stale.set(map, keys);
+    for (const [map, keys] of sets) {
+      if (map === 'sel_hooks') continue;
+      for (const k of keys) bpfCall(() => obj.mapUpdate(map, k, ONE, 0));
+    }
+    for (const h of enc.hooks) bpfCall(() => obj.mapUpdate('sel_hooks', h.key, h.value, 0));
+    // 3. followForks: roots and what /proc says descends from them (bits are never reused).
+    this.writeFollow(obj);
+    // 4. This generation's half of every syscall entry.
+    const allNrs = new Set([...this.nrs, ...enc.chains.keys()]);
+    for (const nr of allNrs) {
+      const prev = obj.mapLookup('sel_syscalls', u32(nr));
+      bpfCall(() => obj.mapUpdate('sel_syscalls', u32(nr), encodeNr(prev, next, enc.chains.get(nr)), 0));
+    }
+    const needExit = hooks.some((h) => h.return);
+    if (needExit && !this.links.has(SYSCALL_PROGRAMS.exit)) {
+      this.links.set(SYSCALL_PROGRAMS.exit, bpfCall(() => obj.attach(SYSCALL_PROGRAMS.exit)));
+    }
+    // 5. Flip.
+    this.writeConf(next, hooks.length > 0);
+    this.gen = next;
+    this.applies++;
+    // 6. Syscall numbers the live generation does not watch any more cost nothing again.
+    for (const nr of allNrs) {
+      const v = obj.mapLookup('sel_syscalls', u32(nr));
+      if (v && !nrUsed(v, next)) obj.mapDelete('sel_syscalls', u32(nr));
+    }
+    this.nrs = new Set(enc.chains.keys());
+    if (!needExit) {
+      this.links.get(SYSCALL_PROGRAMS.exit)?.destroy();
+      this.links.delete(SYSCALL_PROGRAMS.exit);
+    }
+    this.prevHooks = this.liveHooks;
+    this.liveHooks = [...hooks];
+    this.hooksById = new Map([...this.prevHooks, ...this.liveHooks].map((h) => [h.id, h]));
+  }
+
+  private writeFollow(obj: BpfObject): void {
+    if (this.followBits.size === 0) return;
+    for (const [pid, bit] of this.followBits) {
+      const v = Buffer.alloc(8);
+      v.writeBigUInt64LE(1n << BigInt(bit));
+      bpfCall(() => obj.mapUpdate('sel_follow_roots', u32(pid), v, 0));
+    }
+    const bits = descendantBits(readParents(this.opts.procRoot), this.followBits);
+    for (const [pid, b] of bits) {
+      const prev = obj.mapLookup('sel_lineage', u32(pid));
+      const v = Buffer.alloc(8);
+      v.writeBigUInt64LE(b | (prev ? prev.readBigUInt64LE(0) : 0n));
+      obj.mapUpdate('sel_lineage', u32(pid), v, 0);
+    }
+  }
+
+  private onBatch(batch: Buffer): void {
+    this.batchesSeen++;
+    const raw = decodeSyscallBatch(batch, this.decodeStats);
+    if (raw.length === 0 || this.listeners.length === 0) return;
+    const reports = raw.map((r): SyscallReport => {
+      const hook = this.hooksById.get(r.hookId) ?? null;
+      return { ...r, policy: hook?.policy ?? null, syscall: syscallName(r.nr) ?? `syscall_${r.nr}`, hook };
+    });
+    for (const l of this.listeners) l(reports);
+  }
+
+  stats(): SyscallBackendStats {
+    if (this.final) return this.final;
+    const kernel = {} as SyscallBackendStats['kernel'];
+    for (const [name, idx] of Object.entries(SelCounter) as [keyof typeof SelCounter, number][]) {
+      kernel[name] = 0;
+      const v = this.obj?.mapLookup('sel_counters', u32(idx));
+      if (v) for (let off = 0; off + 8 <= v.length; off += 8) kernel[name] += Number(v.readBigUInt64LE(off));
+    }
+    const live = this.written[this.gen]!;
+    const entries = {} as Record<SetMap, number>;
+    for (const m of Object.keys(SET_CAPACITY) as SetMap[]) entries[m] = live.get(m)?.length ?? 0;
+    return {
+      kernel,
+      reader: this.reader?.stats() ?? { records: 0, batches: 0, bytes: 0, droppedBatches: 0, droppedRecords: 0 },
+      decode: { ...this.decodeStats },
+      procfs: { ...this.procfsStats },
+      generation: this.gen,
+      applies: this.applies,
+      hooks: this.liveHooks.length,
+      entries,
+    };
+  }
+
+  /**
+   * Detaches every program, drains the ring into the listeners and frees the object (programs and
+   * maps: nothing is pinned, so nothing remains). Idempotent; safe without start().
+   */
+  async stop(): Promise<void> {
+    for (const l of this.links.values()) l.destroy();
+    this.links.clear();
+    if (this.reader) {
+      this.reader.stop();
+      const deadline = Date.now() + 5000;
+      while (this.batchesSeen < this.reader.stats().batches && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    if (this.obj) {
+      this.final = this.stats();
+      this.obj.close();
+      this.obj = null;
+    }
+    this.reader = null;
+    this.written = [new Map(), new Map()];
+    this.nrs.clear();
+    this.followBits.clear();
+    this.gen = 0;
+  }
+}
+
+function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v >>> 0);
+  return b;
+}
