@@ -11,6 +11,7 @@ import {
   type AdminConfig,
   type KafkaConfig,
   type LogEntry,
+  type logCreator,
   type Producer,
   type ProducerConfig,
   type SASLOptions,
@@ -42,7 +43,7 @@ const EXPECTED = /^Limiting retries for the idempotent producer/;
  * kafkajs log entries → one stderr line each, the same message at most once per 10 s (with the number
  * suppressed meanwhile): a broker outage makes kafkajs log every attempt.
  */
-export function rateLimitedLogger(id: string, write: (line: string) => void = (l) => process.stderr.write(l + '\n')) {
+export function rateLimitedLogger(id: string, write: (line: string) => void = (l) => process.stderr.write(l + '\n')): logCreator {
   const last = new Map<string, { at: number; suppressed: number }>();
   return () =>
     ({ namespace, level, log }: LogEntry): void => {

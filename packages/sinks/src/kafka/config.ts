@@ -181,7 +181,7 @@ export const kafkaSinkSchema = z
       .min(1)
       .default(KAFKA_SINK_DEFAULTS.request_timeout_ms)
       .describe('How long a broker may take to answer a request (also the produce timeout waiting for replicas).'),
-    connection_timeout_ms: z.int().min(1).default(KAFKA_SINK_DEFAULTS.connection_timeout_ms).describe('TCP (and TLS) connect timeout per broker.'),
+    connection_timeout_ms: z.int().min(1).default(KAFKA_SINK_DEFAULTS.connection_timeout_ms).describe('Connect timeout per broker: TCP and TLS, and SASL authentication.'),
     max_in_flight_requests: z
       .int()
       .min(1)

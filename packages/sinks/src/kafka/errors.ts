@@ -10,7 +10,8 @@
 //   - idempotence state the broker no longer accepts (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID,
 //     INVALID_PRODUCER_EPOCH, INVALID_PRODUCER_ID_MAPPING): the sink starts a new producer (`resetProducer`),
 //     after which the resend succeeds;
-//   - any other kafkajs error that kafkajs marks retriable.
+//   - any other kafkajs error that kafkajs marks retriable;
+//   - no answer at all within every timeout and retry (WatchdogError): a new producer, as above.
 // rejected (resending cannot help):
 //   - MESSAGE_TOO_LARGE, INVALID_RECORD, CORRUPT_MESSAGE: the records themselves. The sink sends an event
 //     larger than batch_max_bytes alone, so for a request of one record this is that event's fault and
@@ -69,6 +70,11 @@ const NAMES: Record<string, string> = {
   KafkaJSError: 'kafkajs',
 };
 
+/** kafkajs did not answer a request within every timeout and retry it was given (the sink's watchdog). */
+export class WatchdogError extends Error {
+  override readonly name = 'WatchdogError';
+}
+
 export interface KafkaFailure {
   /** Label for stats().errors: a Kafka error code name (NOT_ENOUGH_REPLICAS), an errno (ECONNREFUSED) or a kafkajs kind. */
   type: string;
@@ -105,6 +111,7 @@ export function classifyKafkaError(err: unknown, options: { createTopics?: boole
     if (type === 'UNKNOWN_TOPIC_OR_PARTITION') return { ...base, retryable: options.createTopics === true };
     return { ...base, retryable: !PERMANENT.has(type) && protocol.retriable !== false };
   }
+  if (errors.some((e) => e.name === 'WatchdogError')) return { type: 'watchdog', retryable: true, resetProducer: true, recordRefused: false, message };
   const sasl = errors.find((e) => e.name === 'KafkaJSSASLAuthenticationError');
   if (sasl !== undefined) return { type: 'sasl_authentication', retryable: false, resetProducer: false, recordRefused: false, message: str(sasl.message) ?? message };
   const errno = errors.map((e) => str(e.code)).find((c) => c !== undefined && /^E[A-Z0-9_]+$/.test(c));

@@ -49,7 +49,8 @@ export function checkKafka(kafka: KafkaLike, config: KafkaSinkConfig, topics: re
     if (missing.length > 0 && !config.create_topics.enabled) {
       const list = missing.join(', ');
       throw new SinkError(
-        `${what}: topic${missing.length > 1 ? 's' : ''} ${list} ${missing.length > 1 ? 'do' : 'does'} not exist on ${brokers(config)} and create_topics.enabled is false (or the credentials may not describe ${missing.length > 1 ? 'them' : 'it'})`,
+        `${what}: topic${missing.length > 1 ? 's' : ''} ${list} ${missing.length > 1 ? 'do' : 'does'} not exist and create_topics.enabled is false ` +
+          `(brokers ${brokers(config)}; or the credentials may not describe ${missing.length > 1 ? 'them' : 'it'})`,
         false,
       );
     }

@@ -337,6 +337,17 @@ describe('kafka sink failures', () => {
     expect(sink.stats().errors).toEqual({ ECONNREFUSED: 1, retry_changed: 1 });
   });
 
+  it('answers retryable and replaces the producer when kafkajs never answers', async () => {
+    const { fake, sink } = setup({ request_timeout_ms: 10, connection_timeout_ms: 10, retry: { max_retries: 1, initial_backoff_ms: 1, max_backoff_ms: 1 } });
+    await sink.start();
+    fake.script.push(() => new Promise<void>(() => undefined));
+    const t0 = Date.now();
+    expect(await sink.write(execs(0, 2))).toMatchObject({ status: 'retryable', delivered: 0, error: expect.objectContaining({ message: expect.stringMatching(/watchdog: no answer from kafkajs/) }) });
+    expect(Date.now() - t0).toBeLessThan(6_000);
+    expect(await sink.write(execs(0, 2))).toEqual({ status: 'delivered', delivered: 2 });
+    expect(sink.stats()).toMatchObject({ producerResets: 1, errors: { watchdog: 1 } });
+  }, 10_000);
+
   it('hands back an event the broker refuses as a dead letter, and sends the rest', async () => {
     const { fake, sink } = setup({ batch_max_bytes: 2048 });
     await sink.start();
@@ -407,7 +418,7 @@ describe('kafka sink healthcheck', () => {
     const { fake, sink } = setup({ topic: 'peregrine.{event_type}' });
     for (const t of sink.topics.topics) fake.topics.set(t, 1);
     fake.topics.delete('peregrine.process_exec');
-    await expect(sink.healthcheck()).rejects.toThrow(/topic peregrine\.process_exec does not exist on 127\.0\.0\.1:9092 and create_topics\.enabled is false/);
+    await expect(sink.healthcheck()).rejects.toThrow(/topic peregrine\.process_exec does not exist and create_topics\.enabled is false \(brokers 127\.0\.0\.1:9092;/);
   });
 
   it('accepts missing topics that start() will create', async () => {

@@ -10,8 +10,12 @@
 // error (errors.ts), and so are the batches queued behind it (retryable, since nothing was wrong with
 // them): resending them in order keeps each process's events in order. An event the broker refuses as it
 // is (MESSAGE_TOO_LARGE for an event sent alone because it exceeds batch_max_bytes, INVALID_RECORD) is
-// handed back in BatchResult.deadLetters and the rest of the write goes on. write() never throws.
+// handed back in BatchResult.deadLetters and the rest of the write goes on. After a retryable failure the
+// resent records go out as the very same request (see #inDoubt), so that a request the broker wrote but
+// could not acknowledge is dropped as a duplicate instead of written twice. A watchdog answers a request
+// kafkajs never finishes. write() never throws and always settles.
 
+import { CompressionTypes, type Message, type TopicMessages } from 'kafkajs';
 import { SinkError, type PeregrineEvent } from '@peregrine/events';
 import type { BatchResult, DeadLetter, Sink, SinkStats } from '../component.js';
 import { delivered, rejected, undelivered } from '../result.js';
@@ -19,10 +23,9 @@ import { SinkStatsCounter } from '../stats.js';
 import { createKafka, kafkaClientConfig, producerConfig, type KafkaFactory, type KafkaLike, type ProducerLike } from './client.js';
 import type { KafkaSinkConfig } from './config.js';
 import { RecordEncoder, type KafkaRecord } from './encoder.js';
-import { produceError } from './errors.js';
+import { WatchdogError, produceError } from './errors.js';
 import { checkKafka, createMissingTopics } from './health.js';
 import { parseTopicTemplate, type TopicTemplate } from './topic.js';
-import { CompressionTypes, type Message, type TopicMessages } from 'kafkajs';
 
 export interface KafkaSinkStats extends SinkStats {
   /** Produce requests (sendBatch calls) that succeeded. */
@@ -186,10 +189,9 @@ export class KafkaSink implements Sink {
   }
 
   async #stop(): Promise<void> {
-    const wasRunning = this.#state === 'running';
     this.#state = 'stopped';
     await this.#starting?.catch(() => undefined);
-    if (wasRunning || this.#queue.length > 0) await this.flush();
+    await this.flush();
     await this.#connecting?.catch(() => undefined);
     const producer = this.#producer;
     this.#producer = undefined;
@@ -224,8 +226,16 @@ export class KafkaSink implements Sink {
 
   async #drain(): Promise<void> {
     while (this.#queue.length > 0) {
-      await this.#linger();
-      await this.#send(this.#take());
+      try {
+        await this.#linger();
+        await this.#send(this.#take());
+      } catch (err) {
+        // A bug must not leave writes waiting forever: answer them and start over with a new producer.
+        this.#stats.error('internal');
+        const error = new SinkError(`kafka sink ${this.id}: internal error: ${(err as Error)?.message ?? String(err)}`, true, { cause: err });
+        await this.#resetProducer().catch(() => undefined);
+        this.#failQueue(error, error);
+      }
     }
     this.#draining = false;
   }
@@ -304,12 +314,14 @@ export class KafkaSink implements Sink {
     const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
     try {
       const producer = await this.#connect();
-      await producer.sendBatch({
-        topicMessages,
-        acks: -1,
-        timeout: this.#config.request_timeout_ms,
-        compression: this.#config.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
-      });
+      await this.#watchdog(
+        producer.sendBatch({
+          topicMessages,
+          acks: -1,
+          timeout: this.#config.request_timeout_ms,
+          compression: this.#config.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+        }),
+      );
     } catch (err) {
       await this.#fail(err, segments, [...byTopic.keys()]);
       return;
@@ -328,6 +340,22 @@ export class KafkaSink implements Sink {
     const pending = this.#queue.shift() as Pending;
     const result = delivered(pending.records.length);
     pending.settle(pending.deadLetters.length > 0 ? { ...result, deadLetters: pending.deadLetters } : result);
+  }
+
+  /**
+   * kafkajs bounds a request by its own timeouts and retries; should it still never answer, give up after
+   * all of them could have run out, so that write() always settles. The request's fate is then unknown:
+   * the producer is replaced (its sequence numbers cannot be trusted) and the batch answered retryable.
+   */
+  #watchdog<T>(request: Promise<T>): Promise<T> {
+    const c = this.#config;
+    const attempts = c.retry.max_retries + 1;
+    const ms = attempts * (c.request_timeout_ms + c.connection_timeout_ms) + c.retry.max_retries * c.retry.max_backoff_ms + 5_000;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new WatchdogError(`no answer from kafkajs after ${ms} ms`)), ms);
+    });
+    return Promise.race([request, expired]).finally(() => clearTimeout(timer));
   }
 
   /**
@@ -353,8 +381,12 @@ export class KafkaSink implements Sink {
       if (pending.next === pending.records.length) this.#settleHead();
       return;
     }
-    const inRequest = new Set(segments.map((s) => s.pending));
     const behind = new SinkError(`kafka sink ${this.id}: not sent because an earlier batch failed: ${error.message}`, true, { cause: error });
+    this.#failQueue(error, behind, new Set(segments.map((s) => s.pending)));
+  }
+
+  /** Answer every queued write: `error` for those in the failed request, `behind` for the others. */
+  #failQueue(error: SinkError, behind: SinkError, inRequest: ReadonlySet<Pending> = new Set()): void {
     for (const pending of this.#queue.splice(0)) {
       const e = inRequest.has(pending) ? error : behind;
       this.#stats.undelivered(pending.records.length - pending.next, e.retryable);
