@@ -5,7 +5,9 @@
 // pinned: they also go away if this process dies).
 import { execFileSync, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectBackend, NET_MAPS, NET_PROGRAMS, NET_SENDMSG_PROGRAMS, type ConnectReport, type NetRule } from '../../packages/collector/src/net/index.js';
@@ -295,15 +297,16 @@ describe.skipIf(!canRun())('connect enforcement (cgroup/connect4, connect6 on th
     // Two deny sets for the same destination (one with 1000 CIDRs) swapped back and forth while another
     // process connects in a loop: every one of its connects must be denied.
     const cidrs = Array.from({ length: 999 }, (_, i) => `10.${i >> 8}.${i & 0xff}.0/24`).concat('127.0.0.1/32');
+    const stopFile = join(mkdtempSync(join(tmpdir(), 'peregrine-race-')), 'stop');
     const a: NetRule[] = [deny(100, { daddrs: notIn('10.0.0.0/8'), dports: ports(v4.port) })];
     const b: NetRule[] = [deny(101, { daddrs: isIn(...cidrs), dports: ports(v4.port) })];
     backend.apply(a);
     const before = v4.accepted();
     const child = spawn(PYTHON, ['-c', `
-import socket, sys, time
+import socket, sys, time, os
 ok = eperm = other = 0
-end = time.time() + 1.5
-while time.time() < end:
+end = time.time() + 60
+while time.time() < end and not os.path.exists(${JSON.stringify(stopFile)}):
     s = socket.socket()
     try:
         s.connect(('127.0.0.1', ${v4.port})); ok += 1
@@ -321,16 +324,18 @@ print(ok, eperm, other)
     let applies = 0;
     let running = true;
     void exited.then(() => (running = false));
+    // Swap until 40 replacements have happened (however slow the machine), then let the child stop.
     while (running) {
       backend.apply(applies++ % 2 ? a : b);
+      if (applies === 40) writeFileSync(stopFile, '');
       await new Promise((r) => setImmediate(r));
     }
     await exited;
     const [ok, eperm, other] = out.trim().split(' ').map(Number);
     expect({ ok, other }).toEqual({ ok: 0, other: 0 });
     console.log(`racing: ${eperm} connects denied, ${ok} allowed, during ${applies} rule replacements`);
-    expect(eperm).toBeGreaterThan(100);
-    expect(applies).toBeGreaterThan(20); // 1000-CIDR generations are written and deleted without filling the maps
+    expect(eperm).toBeGreaterThan(0);
+    expect(applies).toBeGreaterThanOrEqual(40); // 1000-CIDR generations are written and deleted without filling the maps
     expect(v4.accepted()).toBe(before);
     expect(backend.stats().kernel.table_missing).toBe(0);
   });

@@ -115,6 +115,15 @@ spec:
   });
 
   it('events name the policy, the action, the process and the address', async () => {
+    // Every enforced connect was counted by the agent before it stops (reports cross a ring buffer).
+    const deadline = Date.now() + 10_000;
+    let actions: Record<string, number> = {};
+    while (Date.now() < deadline) {
+      actions = (JSON.parse(cli(agent, 'list', '-o', 'json').out) as { actions: Record<string, number> }[])[0]?.actions ?? {};
+      if ((actions.Override ?? 0) >= 1) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(actions.Override).toBeGreaterThanOrEqual(1); // the re-added policy's own deny
     const evs = await agent.stop();
     const lsm = lsmEvents(evs, 'deny-test-port');
     const denied = lsm.filter((e) => e.action === 'KPROBE_ACTION_OVERRIDE' && !e.policy_mode);
