@@ -384,7 +384,7 @@ describe.skipIf(!serversEnabled())('durable queue on Redis (BullMQ)', () => {
       dropped += r.dropped;
     }
     const enqueueMs = performance.now() - t0;
-    expect(enqueueMs).toBeLessThan(50);
+    expect(enqueueMs).toBeLessThan(500) // synchronous: a blocking enqueue would wait for the dead Redis (seconds);
     expect({ accepted, dropped }).toEqual({ accepted: 1000, dropped: 500 });
     await new Promise((r) => setTimeout(r, 1000));
     const during = q.stats();

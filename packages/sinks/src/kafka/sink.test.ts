@@ -239,7 +239,7 @@ describe('kafka sink writes', () => {
   });
 
   it('coalesces writes made within linger_ms into one request; flush() does not wait', async () => {
-    const { fake, sink } = setup({ linger_ms: 50 });
+    const { fake, sink } = setup({ linger_ms: 1000 });
     await sink.start();
     const results = [sink.write(execs(0, 2)), sink.write(execs(2, 4)), sink.write(execs(4, 5))];
     await sleep(10);
@@ -250,7 +250,7 @@ describe('kafka sink writes', () => {
     const t0 = Date.now();
     const r = sink.write(execs(5, 6));
     await sink.flush();
-    expect(Date.now() - t0).toBeLessThan(40);
+    expect(Date.now() - t0).toBeLessThan(500) // well under linger_ms: flush() sent at once;
     expect(await r).toEqual({ status: 'delivered', delivered: 1 });
   });
 

@@ -27,7 +27,7 @@ describe('BullQueue (no Redis reachable)', () => {
     const t0 = performance.now();
     let accepted = 0;
     for (let i = 0; i < 30; i++) accepted += q.enqueue([smallEvent(i * 5), smallEvent(i * 5 + 1), smallEvent(i * 5 + 2), smallEvent(i * 5 + 3), smallEvent(i * 5 + 4)]).accepted;
-    expect(performance.now() - t0).toBeLessThan(20);
+    expect(performance.now() - t0).toBeLessThan(500) // synchronous: a blocking enqueue would wait for the dead Redis (seconds);
     expect(accepted).toBe(100);
     expect(q.stats()).toMatchObject({ enqueued: 100, dropped: 50, buffered: 100, flushed: 0, sent: 0, depth: 100, capacity: 100 });
     const t1 = Date.now();
