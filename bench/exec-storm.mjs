@@ -93,7 +93,7 @@ async function withAuditd(marker) {
   rmSync(log, { force: true });
   const conf = join(work, 'auditd.conf');
   execFileSync('sh', ['-c', `sed -e 's#^log_file.*#log_file = ${log}#' -e 's#^flush.*#flush = INCREMENTAL_ASYNC#' /etc/audit/auditd.conf > ${conf}; chmod 0640 ${conf}`]);
-  const d = spawn('auditd', ['-f', '-c', work], { stdio: 'ignore' });
+  const d = spawn('auditd', ['-n', '-c', work], { stdio: 'ignore' });
   for (let i = 0; i < 100 && !existsSync(log); i++) await new Promise((r) => setTimeout(r, 50));
   execFileSync('auditctl', ['-D'], { stdio: 'ignore' });
   execFileSync('auditctl', ['-b', '8192', '-a', 'always,exit', '-F', 'arch=b64', '-S', 'execve', '-k', 'bench']);
