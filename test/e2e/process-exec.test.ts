@@ -47,7 +47,7 @@ describe.skipIf(!canRunBpf())('process telemetry (real kernel)', () => {
     preexisting = spawn(SH, ['-c', `read x < ${fifo}; ${TRUE} ${marks.procfs}-child; exec ${SLEEP} 0`, marks.procfs], { stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 200));
 
-    agent = await startAgent(['--max-args-bytes', '256']);
+    agent = await startAgent(['--max-args-bytes', '256', '--enable-process-cred', '--enable-process-ns']);
 
     spawnSync(TRUE, argvCase, { cwd: work });
     // Exec by relative path and through a symlink: the executed file's real path is reported.

@@ -35,6 +35,8 @@ export class Agent {
       nodeName: cfg.node_name,
       hostNs: hostNamespaces(),
       enableAncestors: cfg.enable_ancestors,
+      processCred: cfg.enable_process_cred,
+      processNs: cfg.enable_process_ns,
       cacheSize: cfg.process_cache_size,
       clock: createClock(),
     });

@@ -25,6 +25,8 @@ program
   .addOption(new Option('--export-file-compress', 'gzip rotated files').argParser(() => true))
   .option('--node-name <name>', 'node name in events and exec ids (default: $NODE_NAME or the hostname)')
   .addOption(new Option('--enable-ancestors', 'add every ancestor to process events').argParser(() => true))
+  .addOption(new Option('--enable-process-cred', 'add capabilities, credentials and setuid/setgid properties to processes').argParser(() => true))
+  .addOption(new Option('--enable-process-ns', 'add namespace inums (with is_host) to processes').argParser(() => true))
   .option('--max-args-bytes <n>', 'argv bytes read per exec (longer argv is flagged truncArgs)')
   .addOption(new Option('-q, --quiet', 'no compact lines on the terminal').argParser(() => true))
   .option('--tracing-policy <file>', 'load a TracingPolicy YAML at start (repeatable)', (v: string, prev: string[] = []) => [...prev, v])

@@ -433,3 +433,16 @@ describe('Enricher: processOfPid', () => {
     expect(e.processOfPid(999)).toBeUndefined();
   });
 });
+
+describe('Enricher: optional process fields', () => {
+  it('leaves out credentials and namespaces unless enabled (Tetragon --enable-process-cred / --enable-process-ns)', () => {
+    const e = enricher({ processCred: false, processNs: false });
+    const [ev] = e.process(exec(key(300, 1_000), { setuid: 0 }));
+    const json = JSON.parse(JSON.stringify(ev)) as { process_exec: { process: Record<string, unknown> } };
+    const p = json.process_exec.process;
+    for (const k of ['cap', 'ns', 'process_credentials', 'binary_properties']) expect(p).not.toHaveProperty(k);
+    expect(p).toHaveProperty('cgroup');
+    const [full] = enricher().process(exec(key(301, 1_000)));
+    expect(JSON.parse(JSON.stringify(full)).process_exec.process).toHaveProperty('ns.pid.is_host');
+  });
+});

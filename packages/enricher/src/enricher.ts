@@ -64,7 +64,10 @@ export class Enricher {
     this.enableAncestors = o.enableAncestors;
     this.pendingTimeoutMs = o.pendingTimeoutMs;
     this.clock = options.clock ?? createClock();
-    this.builder = new ProcessBuilder(o.nodeName, o.hostNs, this.clock);
+    this.builder = new ProcessBuilder(o.nodeName, o.hostNs, this.clock, {
+      cred: o.processCred,
+      ns: o.processNs,
+    });
     this.cache = new ProcessCache(o.cacheSize, o.releaseDelayMs);
     this.pending = new PendingQueue(o.pendingMax);
   }

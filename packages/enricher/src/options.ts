@@ -22,6 +22,10 @@ export interface EnricherOptions {
    * removes it (default 0: removed at once). Lingering entries are the first evicted.
    */
   releaseDelayMs?: number;
+  /** Add cap, process_credentials and binary_properties to processes (default true). */
+  processCred?: boolean;
+  /** Add ns (namespace inums with is_host) to processes (default true). */
+  processNs?: boolean;
   /** Time conversion and the nowMs source (default createClock()). */
   clock?: Clock;
 }
@@ -40,6 +44,8 @@ export function resolveOptions(o: EnricherOptions): ResolvedEnricherOptions {
     cacheSize: o.cacheSize ?? DEFAULT_CACHE_SIZE,
     pendingMax: o.pendingMax ?? DEFAULT_PENDING_MAX,
     pendingTimeoutMs: o.pendingTimeoutMs ?? DEFAULT_PENDING_TIMEOUT_MS,
+    processCred: o.processCred ?? true,
+    processNs: o.processNs ?? true,
     releaseDelayMs: o.releaseDelayMs ?? 0,
   };
   const issues: ConfigIssue[] = [];

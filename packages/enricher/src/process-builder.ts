@@ -41,6 +41,8 @@ export class ProcessBuilder {
     private readonly nodeName: string,
     hostNs: NamespaceInums,
     private readonly clock: Clock,
+    /** Tetragon's --enable-process-cred / --enable-process-ns: fields left undefined are not serialised. */
+    private readonly include: { cred: boolean; ns: boolean } = { cred: true, ns: true },
   ) {
     this.namespaces = new NamespaceCache(hostNs);
   }
@@ -71,10 +73,10 @@ export class ProcessBuilder {
     const flags = flagsString(raw.flags | extraFlags, raw.cwd);
     const start_time = procFS ? this.clock.boottimeToIso(raw.key.ktime) : this.clock.ktimeToIso(raw.key.ktime);
     const auid = raw.auid;
-    const cap = this.cap(raw.caps);
-    const ns = this.namespaces.get(raw.ns);
+    const cap = this.include.cred ? this.cap(raw.caps) : undefined;
+    const ns = this.include.ns ? this.namespaces.get(raw.ns) : undefined;
     const tid = raw.tid;
-    const process_credentials = this.credentials(raw.creds);
+    const process_credentials = this.include.cred ? this.credentials(raw.creds) : undefined;
     const cgroup = this.cgroup(raw.cgroupId, raw.cgroupName);
     // Two literals rather than a delete, which would turn the object into a slow dictionary.
     const p: Process =
@@ -97,7 +99,7 @@ export class ProcessBuilder {
             process_credentials,
             cgroup,
           };
-    if (raw.setuid !== null || raw.setgid !== null) {
+    if (this.include.cred && (raw.setuid !== null || raw.setgid !== null)) {
       p.binary_properties = Object.freeze(
         raw.setuid === null ? { setgid: raw.setgid as number } : raw.setgid === null ? { setuid: raw.setuid } : { setuid: raw.setuid, setgid: raw.setgid },
       );

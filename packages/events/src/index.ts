@@ -5,3 +5,4 @@ export * from './policy-events.js';
 export * from './arguments.js';
 export * from './errors.js';
 export * from './zod-issues.js';
+export * from './serialize.js';

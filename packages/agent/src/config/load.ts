@@ -37,6 +37,8 @@ export const SETTINGS: Setting[] = [
   { flag: 'export-file-compress', env: 'PEREGRINE_EXPORT_FILE_COMPRESS', schema: bool, apply: (c, v: boolean) => ((c.export_file ??= {}).compress = v) },
   { flag: 'node-name', env: 'PEREGRINE_NODE_NAME', schema: z.string().min(1).max(253), apply: (c, v: string) => (c.node_name = v) },
   { flag: 'enable-ancestors', env: 'PEREGRINE_ENABLE_ANCESTORS', schema: bool, apply: (c, v: boolean) => (c.enable_ancestors = v) },
+  { flag: 'enable-process-cred', env: 'PEREGRINE_ENABLE_PROCESS_CRED', schema: bool, apply: (c, v: boolean) => (c.enable_process_cred = v) },
+  { flag: 'enable-process-ns', env: 'PEREGRINE_ENABLE_PROCESS_NS', schema: bool, apply: (c, v: boolean) => (c.enable_process_ns = v) },
   { flag: 'max-args-bytes', env: 'PEREGRINE_MAX_ARGS_BYTES', schema: int.min(64).max(16384), apply: (c, v: number) => (c.max_args_bytes = v) },
   { flag: 'quiet', env: 'PEREGRINE_QUIET', schema: bool, apply: (c, v: boolean) => ((c.terminal ??= {}).enabled = !v) },
 ];

@@ -22,6 +22,10 @@ export const AgentConfig = z.strictObject({
   export_file: ExportFileConfig.default(() => ExportFileConfig.parse({})),
   terminal: TerminalConfig.default(() => TerminalConfig.parse({})),
   enable_ancestors: z.boolean().default(false),
+  /** cap, process_credentials, binary_properties in processes (Tetragon's --enable-process-cred). */
+  enable_process_cred: z.boolean().default(false),
+  /** ns (namespace inums with is_host) in processes (Tetragon's --enable-process-ns). */
+  enable_process_ns: z.boolean().default(false),
   /** Bytes of argv read per exec (the kernel side caps it at 16 KiB); longer argv is flagged truncArgs. */
   max_args_bytes: z.number().int().min(64).max(16384).default(4096),
   ring_buffer_bytes: z
