@@ -156,7 +156,9 @@ except OSError as e:
         ],
       }),
     ]);
-    expect(backend.stats().attached).toEqual(['file_open']); // bprm_check_security detached
+    const st = backend.stats();
+    // bprm_check_security detached (kernels that cannot re-attach a program keep it, with an empty chain)
+    expect(st.attached).toEqual(st.reattach ? ['file_open'] : ['bprm_check_security', 'file_open']);
     await fresh();
     const cat = sh(`/bin/cat ${secret}`);
     expect(cat.rc).not.toBe(0);
@@ -286,7 +288,8 @@ except OSError as e:
 
   it('apply([]) detaches every LSM program; stop() leaves nothing behind (bpftool)', async () => {
     backend.apply([]);
-    expect(backend.stats().attached).toEqual([]);
+    if (backend.stats().reattach) expect(backend.stats().attached).toEqual([]);
+    expect(backend.stats().hooks).toBe(0);
     expect(sh(`/bin/cat ${secret}`).stdout).toBe('top secret\n');
     await backend.stop();
     const after = bpftoolProgs();

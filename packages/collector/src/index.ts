@@ -9,3 +9,4 @@ export * from './probe/index.js';
 export * as net from './net/index.js';
 export * as fanotify from './fanotify/index.js';
 export * as syscall from './syscall/index.js';
+export * as lsm from './lsm/index.js';

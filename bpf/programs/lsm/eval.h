@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Evaluating the policy hooks on one LSM hook call. A program copies its arguments into the
+ * selector engine's scratch (sel_heap.args) and calls lsm__run(its enum lsm_hook_id), which runs every
+ * policy hook of the live generation's chain: fill the argument slots from kernel objects
+ * (lsm__read_arg), then the selectors in order through lsm_filter.h — the syscall backend's engine
+ * and tables (sel_filter.h), hardened for older verifiers: the first selector whose filters all match
+ * acts (lsm__act). The call is denied with the errno of the first Override that matched in an
+ * enforcing hook; every matching hook reports.
+ *
+ * Steps are global functions taking scalars (verified once each), as in sel_filter.h. Programs take
+ * the raw context (u64 per LSM argument) and return long: see lsm__verdict.
+ */
+#pragma once
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "compiler.h"
+#include "lsm_maps.h"
+#include "../syscall/exe.h" /* exe__d_path, and sel_exec/sel_fork/sel_exit for matchBinaries */
+#include "lsm_filter.h"
+
+#define LSM_AF_INET 2
+#define LSM_AF_INET6 10
+
+FUNC_INLINE void lsm__count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&lsm_counters, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+FUNC_INLINE struct lsm_hook *lsm__ext(struct sel_heap *h)
+{
+	__u32 idx = SEL_HOOK_IDX(h->gen, h->slot);
+
+	return bpf_map_lookup_elem(&lsm_hooks, &idx);
+}
+
+/* The process attributes the hook's selectors need (as enter.h's sel__load_process). */
+FUNC_INLINE void lsm__load_process(struct sel_heap *h, __u32 flags)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	if (flags & SEL_HOOK_EXE) {
+		struct sel_exe *e = bpf_map_lookup_elem(&sel_exe_map, &h->tgid);
+
+		h->exe_known = 0;
+		if (e) {
+			h->exe_known = 1;
+			h->exe_dev = e->dev;
+			h->exe_ino = e->ino;
+			h->exe_flags = e->flags;
+			h->exe_len = e->len > SEL_STR_MAX - 1 ? SEL_STR_MAX - 1 : e->len;
+			bpf_probe_read_kernel(h->exe.s, SEL_STR_MAX, e->path);
+			if (flags & SEL_HOOK_EXE_REV)
+				lsm__reverse(SEL_MAX_ARGS);
+		}
+	}
+	if (flags & SEL_HOOK_CRED) {
+		const struct cred *cred = BPF_CORE_READ(task, cred);
+
+		BPF_CORE_READ_INTO(&h->caps[SEL_CAP_EFFECTIVE], cred, cap_effective);
+		BPF_CORE_READ_INTO(&h->caps[SEL_CAP_INHERITABLE], cred, cap_inheritable);
+		BPF_CORE_READ_INTO(&h->caps[SEL_CAP_PERMITTED], cred, cap_permitted);
+	}
+	if (flags & SEL_HOOK_NS) {
+		struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
+		struct pid *pid = BPF_CORE_READ(task, thread_pid);
+		unsigned int level = BPF_CORE_READ(pid, level);
+		struct upid upid = {};
+
+		h->ns[SEL_NS_UTS] = BPF_CORE_READ(nsp, uts_ns, ns.inum);
+		h->ns[SEL_NS_IPC] = BPF_CORE_READ(nsp, ipc_ns, ns.inum);
+		h->ns[SEL_NS_MNT] = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
+		h->ns[SEL_NS_PID_FOR_CHILDREN] = BPF_CORE_READ(nsp, pid_ns_for_children, ns.inum);
+		h->ns[SEL_NS_NET] = BPF_CORE_READ(nsp, net_ns, ns.inum);
+		h->ns[SEL_NS_CGROUP] = BPF_CORE_READ(nsp, cgroup_ns, ns.inum);
+		h->ns[SEL_NS_TIME] = 0;
+		h->ns[SEL_NS_TIME_FOR_CHILDREN] = 0;
+		if (bpf_core_field_exists(nsp->time_ns)) {
+			h->ns[SEL_NS_TIME] = BPF_CORE_READ(nsp, time_ns, ns.inum);
+			h->ns[SEL_NS_TIME_FOR_CHILDREN] = BPF_CORE_READ(nsp, time_ns_for_children, ns.inum);
+		}
+		h->ns[SEL_NS_USER] = BPF_CORE_READ(task, cred, user_ns, ns.inum);
+		h->ns[SEL_NS_PID] = 0;
+		if (level < 32) {
+			bpf_core_read(&upid, sizeof(upid), &pid->numbers[level]);
+			h->ns[SEL_NS_PID] = BPF_CORE_READ(upid.ns, ns.inum);
+		}
+	}
+	if (flags & SEL_HOOK_FOLLOW) {
+		__u64 *l = bpf_map_lookup_elem(&sel_lineage, &h->tgid);
+		__u64 *r = bpf_map_lookup_elem(&sel_follow_roots, &h->tgid);
+
+		h->lineage = (l ? *l : 0) | (r ? *r : 0);
+	}
+}
+
+/* rateLimit: whether a report for this key is due now (and if so, remember it). */
+FUNC_INLINE bool lsm__rate_ok(struct sel_hook *hook, __u32 s, struct sel_action *act, __u64 now)
+{
+	struct sel_rl_key k = { .hook_id = hook->id, .sel = s };
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 *last;
+
+	if (!act->rl_ns)
+		return true;
+	if (act->rl_scope == SEL_RL_THREAD)
+		k.scope_id = (__u32)pid_tgid;
+	else if (act->rl_scope == SEL_RL_PROCESS)
+		k.scope_id = pid_tgid >> 32;
+	last = bpf_map_lookup_elem(&sel_ratelimit, &k);
+	if (last && now - *last < act->rl_ns)
+		return false;
+	bpf_map_update_elem(&sel_ratelimit, &k, &now, BPF_ANY);
+	return true;
+}
+
+/* Resolve a struct path (relative to the caller's root) into slot i: str[i], slen[i]. */
+FUNC_INLINE void lsm__path_to_slot(struct sel_heap *h, __u32 i, const struct path *path)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	__u32 zero = 0, off, len;
+	struct sel_path_heap *ph = bpf_map_lookup_elem(&sel_path_heap_map, &zero);
+
+	if (!ph || i >= SEL_MAX_ARGS)
+		return;
+	exe__d_path(path, &fs->root, ph);
+	i = lsm__idx(i, 7);
+	if (i >= SEL_MAX_ARGS)
+		return;
+	i = lsm__idx(i, 7);
+	off = ph->off;
+	if (off >= SEL_PATH_BUF)
+		return;
+	len = SEL_PATH_BUF - off;
+	if (len > SEL_STR_MAX - 1 || ph->truncated)
+		len = SEL_STR_MAX - 1; /* a path cut short reads as truncated: never Equal, no Postfix */
+	len &= SEL_STR_MAX - 1;
+	bpf_probe_read_kernel(h->str[i].s, len, &ph->buf[off]);
+	h->slen[i] = len;
+}
+
+FUNC_INLINE bool lsm__v4_mapped(struct sockaddr_in6 *sa)
+{
+	__u32 *w = sa->sin6_addr.in6_u.u6_addr32;
+
+	return w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0x0000ffff);
+}
+
+/* Fill argument slot i of the current policy hook from the LSM arguments in h->args. */
+__noinline int lsm__read_arg(__u32 i)
+{
+	struct sel_heap *h = sel__heap();
+	struct sel_hook *hook;
+	struct lsm_hook *ext;
+	struct sel_arg *a;
+	__u32 zero = 0, idx;
+	__u64 raw;
+
+	if (!h)
+		return 0;
+	hook = sel__hook(h);
+	ext = lsm__ext(h);
+	if (!hook || !ext)
+		return 0;
+	i = lsm__idx(i, 7);
+	if (i >= SEL_MAX_ARGS)
+		return 0;
+	i = lsm__idx(i, 7);
+	a = &hook->args[i];
+	idx = lsm__idx(ext->idx[i], 7);
+	if (idx >= SEL_MAX_ARGS)
+		return 0;
+	idx = lsm__idx(idx, 7);
+	raw = h->args[idx];
+	h->ival[i] = 0;
+	h->slen[i] = 0;
+	__builtin_memset(h->str[i].s, 0, SEL_STR_MAX);
+	switch (ext->src[i]) {
+	case LSM_SRC_INT:
+		h->ival[i] = sel__narrow(raw, a->size, a->is_signed);
+		return 0;
+	case LSM_SRC_BPRM: {
+		struct file *f = BPF_CORE_READ((struct linux_binprm *)raw, file);
+
+		lsm__path_to_slot(h, i, &f->f_path);
+		break;
+	}
+	case LSM_SRC_FILE:
+		lsm__path_to_slot(h, i, &((struct file *)raw)->f_path);
+		break;
+	case LSM_SRC_PATH:
+		lsm__path_to_slot(h, i, (const struct path *)raw);
+		break;
+	case LSM_SRC_DENTRY: {
+		struct lsm_heap *lh = bpf_map_lookup_elem(&lsm_heap_map, &zero);
+		struct path *dir = (struct path *)h->args[0];
+
+		if (!lh)
+			return 0;
+		lh->path.mnt = BPF_CORE_READ(dir, mnt);
+		lh->path.dentry = (struct dentry *)raw;
+		lsm__path_to_slot(h, i, &lh->path);
+		break;
+	}
+	case LSM_SRC_SA_FAMILY:
+	case LSM_SRC_SA_PORT:
+	case LSM_SRC_SA_ADDR: {
+		struct sockaddr_in6 sa = {};
+		__u32 li = idx + 1; /* socket_connect, socket_bind: the length follows the address */
+		__s32 addrlen = 0;
+		__u16 fam = 0;
+
+		if (li < SEL_MAX_ARGS)
+			addrlen = (__s32)h->args[li];
+
+		bpf_probe_read_kernel(&fam, sizeof(fam), (void *)raw);
+		if (fam == LSM_AF_INET && addrlen >= (__s32)sizeof(struct sockaddr_in))
+			bpf_probe_read_kernel(&sa, sizeof(struct sockaddr_in), (void *)raw);
+		else if (fam == LSM_AF_INET6 && addrlen >= (__s32)sizeof(struct sockaddr_in6))
+			bpf_probe_read_kernel(&sa, sizeof(sa), (void *)raw);
+		if (ext->src[i] == LSM_SRC_SA_FAMILY) {
+			h->ival[i] = fam;
+			return 0;
+		}
+		if (ext->src[i] == LSM_SRC_SA_PORT) {
+			h->ival[i] = bpf_ntohs(sa.sin6_port); /* sin_port is at the same offset */
+			return 0;
+		}
+		if (sa.sin6_family == LSM_AF_INET) {
+			h->str[i].s[0] = LSM_AF_INET;
+			__builtin_memcpy(&h->str[i].s[1], &((struct sockaddr_in *)&sa)->sin_addr, 4);
+			h->slen[i] = 5;
+		} else if (sa.sin6_family == LSM_AF_INET6 && lsm__v4_mapped(&sa)) {
+			/* ::ffff:a.b.c.d is an IPv4 destination (as the cgroup connect backend matches it) */
+			h->str[i].s[0] = LSM_AF_INET;
+			__builtin_memcpy(&h->str[i].s[1], &sa.sin6_addr.in6_u.u6_addr8[12], 4);
+			h->slen[i] = 5;
+		} else if (sa.sin6_family == LSM_AF_INET6) {
+			h->str[i].s[0] = LSM_AF_INET6;
+			__builtin_memcpy(&h->str[i].s[1], &sa.sin6_addr, 16);
+			h->slen[i] = 17;
+		} else {
+			h->slen[i] = -22; /* no address this backend can match: no address filter matches */
+		}
+		return 0;
+	}
+	default:
+		h->slen[i] = -22;
+		return 0;
+	}
+	if (a->reverse)
+		lsm__reverse(i);
+	return 0;
+}
+
+/* Append the argument slots to the record; returns the number of data bytes. */
+FUNC_INLINE __u32 lsm__put_args(struct sel_heap *h, struct lsm_heap *lh, struct sel_hook *hook, struct lsm_hook *ext)
+{
+	__u32 pos = 0, i, len, p;
+
+	lh->msg.fault = 0;
+	lh->msg.trunc = 0;
+	for (i = 0; i < SEL_MAX_ARGS; i++) {
+		struct lsm_msg_arg *m;
+		__s32 n;
+
+		if (i >= hook->nargs)
+			break;
+		/* Offsets bounded where they are used (older verifiers lose bounds across spills). */
+		p = lsm__idx(pos, 2047);
+		if (p > LSM_DATA_MAX - sizeof(*m) - SEL_STR_MAX)
+			break;
+		p = lsm__idx(p, 2047);
+		m = (struct lsm_msg_arg *)&lh->data[p];
+		m->src = ext->src[i];
+		m->index = ext->idx[i];
+		if (hook->args[i].kind == SEL_ARG_INT) {
+			__builtin_memcpy(&lh->data[p + sizeof(*m)], &h->ival[i], 8);
+			m->len = 8;
+			pos = p + sizeof(*m) + 8;
+			continue;
+		}
+		n = h->slen[i];
+		if (n < 0) {
+			lh->msg.fault |= 1 << i;
+			n = 0;
+		}
+		if (n > SEL_STR_MAX - 1)
+			n = SEL_STR_MAX - 1;
+		if (n == SEL_STR_MAX - 1)
+			lh->msg.trunc |= 1 << i;
+		len = lsm__idx(n, SEL_STR_MAX - 1); /* n <= 255 already */
+		bpf_probe_read_kernel(&lh->data[p + sizeof(*m)], len, h->str[i].s);
+		m->len = len;
+		pos = p + sizeof(*m) + len;
+	}
+	return pos;
+}
+
+/*
+ * The first matching selector s (or SEL_MAX_SELECTORS: a hook without selectors) acts. Returns the
+ * errno the call must fail with (Override, enforcing), else 0.
+ */
+__noinline int lsm__act(__u32 s, __u32 hid)
+{
+	struct sel_heap *h = sel__heap();
+	struct sel_action act = { .post = 1 };
+	struct sel_hook *hook;
+	struct lsm_hook *ext;
+	struct lsm_heap *lh;
+	struct msg_lsm *m;
+	__u32 zero = 0, len, monitor;
+	__s32 err = 0;
+	__u64 now = bpf_ktime_get_ns(), pid_tgid = bpf_get_current_pid_tgid();
+
+	if (!h)
+		return 0;
+	hook = sel__hook(h);
+	ext = lsm__ext(h);
+	if (!hook || !ext)
+		return 0;
+	s = lsm__idx(s, 7);
+	if (s < SEL_MAX_SELECTORS) {
+		s = lsm__idx(s, 7);
+		act = hook->sel[s].action;
+		err = ext->err[s];
+	} else {
+		s = 0;
+	}
+	if (err > 0 || err < -4095)
+		err = 0;
+	monitor = hook->flags & SEL_HOOK_MONITOR;
+	lsm__count(LSM_CNT_MATCHED);
+	if (monitor && (act.sig || err)) {
+		lsm__count(LSM_CNT_MONITOR);
+	} else {
+		if (err)
+			lsm__count(LSM_CNT_DENIED);
+		if (act.sig) {
+			if (bpf_send_signal(act.sig))
+				lsm__count(LSM_CNT_SIGNAL_FAIL);
+			else
+				lsm__count(LSM_CNT_SIGNALS);
+		}
+	}
+	/* Monitor mode always reports what it withheld. */
+	if (!act.post && !(monitor && (act.sig || err))) {
+		lsm__count(LSM_CNT_NOPOST);
+		goto out;
+	}
+	if (!lsm__rate_ok(hook, s, &act, now)) {
+		lsm__count(LSM_CNT_RATE_LIMITED);
+		goto out;
+	}
+	lh = bpf_map_lookup_elem(&lsm_heap_map, &zero);
+	if (!lh) {
+		lsm__count(LSM_CNT_HEAP);
+		goto out;
+	}
+	m = &lh->msg;
+	m->common.op = MSG_OP_LSM;
+	m->common.flags = monitor ? LSM_MSG_MONITOR : 0;
+	m->common.pad = 0;
+	m->common.ktime = now;
+	m->tgid = pid_tgid >> 32;
+	m->tid = (__u32)pid_tgid;
+	m->uid = (__u32)bpf_get_current_uid_gid();
+	m->euid = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), cred, euid.val);
+	m->hook_id = hook->id;
+	m->slot = h->slot;
+	m->selector = s;
+	m->action = err ? LSM_ACT_OVERRIDE : act.sig == 9 ? LSM_ACT_SIGKILL : act.sig ? LSM_ACT_SIGNAL : LSM_ACT_POST;
+	m->lsm_hook = hid;
+	m->err = err;
+	m->sig = act.sig;
+	m->nargs = hook->nargs;
+	m->gen = h->gen;
+	m->pad = 0;
+	m->pad2 = 0;
+	bpf_get_current_comm(m->comm, sizeof(m->comm));
+	m->cgroup_id = bpf_get_current_cgroup_id();
+	len = lsm__put_args(h, lh, hook, ext);
+	m->args_len = len;
+	if (m->fault)
+		m->common.flags |= LSM_MSG_FAULT;
+	if (m->trunc)
+		m->common.flags |= LSM_MSG_TRUNC;
+	len += sizeof(*m);
+	m->common.size = len;
+	if (len > sizeof(struct msg_lsm) + LSM_DATA_MAX)
+		goto out;
+	if (bpf_ringbuf_output(&lsm_rb_events, m, len, BPF_RB_NO_WAKEUP))
+		lsm__count(LSM_CNT_RB_FULL);
+	else
+		lsm__count(LSM_CNT_POSTED);
+out:
+	return monitor ? 0 : err;
+}
+
+/* Evaluate policy hook `slot` against the current call of LSM hook hid; returns its verdict. */
+__noinline int lsm__run_hook(__u32 slot, __u32 hid)
+{
+	struct sel_heap *h = sel__heap();
+	struct sel_hook *hook;
+	struct lsm_hook *ext;
+	__u32 i, nargs, nsel;
+
+	if (!h)
+		return 0;
+	h->slot = slot;
+	hook = sel__hook(h);
+	ext = lsm__ext(h);
+	if (!hook || !ext || ext->hook != hid) {
+		lsm__count(LSM_CNT_NO_TABLE);
+		return 0;
+	}
+	lsm__count(LSM_CNT_EVALS);
+	nargs = hook->nargs;
+	nsel = hook->nsel;
+	lsm__load_process(h, hook->flags);
+	for (i = 0; i < SEL_MAX_ARGS; i++) {
+		if (i >= nargs)
+			break;
+		lsm__read_arg(i);
+	}
+	if (nsel == 0)
+		return lsm__act(SEL_MAX_SELECTORS, hid);
+	for (i = 0; i < SEL_MAX_SELECTORS; i++) {
+		if (i >= nsel)
+			break;
+		if (lsm__match_selector(i))
+			return lsm__act(i, hid);
+	}
+	return 0;
+}
+
+/*
+ * Every policy hook on LSM hook hid, in order; the caller has put its arguments in sel_heap.args.
+ * Returns 0 (allow) or the errno of the first enforcing Override that matched.
+ */
+__noinline int lsm__run(__u32 hid)
+{
+	__u32 zero = 0, gen, i, tgid;
+	struct lsm_chain *c;
+	struct sel_conf *conf;
+	struct sel_heap *h;
+	int verdict = 0, r;
+
+	if (hid >= LSM_HOOK_MAX)
+		return 0;
+	c = bpf_map_lookup_elem(&lsm_chains, &hid);
+	conf = bpf_map_lookup_elem(&sel_conf_map, &zero);
+	if (!c || !conf || !conf->enabled)
+		return 0;
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	if (tgid == conf->self_tgid)
+		return 0;
+	h = sel__heap();
+	if (!h) {
+		lsm__count(LSM_CNT_HEAP);
+		return 0;
+	}
+	gen = conf->gen & 1;
+	h->gen = gen;
+	h->tgid = tgid;
+	h->nr = hid;
+	for (i = 0; i < LSM_MAX_CHAIN; i++) {
+		__u32 slot = c->slots[gen][i];
+
+		if (slot == SEL_NO_SLOT)
+			break;
+		r = lsm__run_hook(slot, hid);
+		if (r < 0 && verdict == 0)
+			verdict = r;
+	}
+	return verdict;
+}
+
+/*
+ * The scratch a program fills before lsm__run, its argument slots cleared; NULL when unavailable (the
+ * call is then allowed, and counted).
+ */
+FUNC_INLINE struct sel_heap *lsm__args(void)
+{
+	struct sel_heap *h = sel__heap();
+
+	if (!h) {
+		lsm__count(LSM_CNT_HEAP);
+		return NULL;
+	}
+	__builtin_memset(h->args, 0, sizeof(h->args));
+	return h;
+}
+
+/*
+ * What a program returns: 0 or a negative errno, as a 64-bit value the verifier can bound. Kernels
+ * from 6.12 check that R0 of an LSM program lies in [-4095, 0] as a 64-bit register: an `int` result
+ * moved through a 32-bit register reads as 0..2^32-1 there. So programs return long, and the bounds are
+ * checked after the sign extension, on a value the compiler cannot narrow back.
+ */
+FUNC_INLINE long lsm__verdict(int r32)
+{
+	long r = r32;
+
+	asm volatile("" : "+r"(r));
+	if (r > 0 || r < -4095)
+		r = 0;
+	return r;
+}

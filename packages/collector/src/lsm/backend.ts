@@ -1,0 +1,385 @@
+// The bpf_lsm backend: loads bpf/.output/lsm.o, keeps its tables in step with the applied LsmHooks,
+// attaches the LSM programs of the hooks some policy names (and only those), and hands decoded reports
+// to its listeners.
+//
+// Replacing tables under load is the syscall backend's scheme: apply() writes everything of the
+// generation that is not live — value sets, sel_hooks and lsm_hooks tables, that generation's half of
+// each lsm_chains entry — attaches the programs it newly needs, and only then flips sel_conf_map.gen
+// (one 4-byte store); programs no hook of the live generation uses are detached afterwards. An LSM hook
+// call is evaluated wholly against one generation.
+import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { PeregrineError } from '@peregrine/events';
+import { bpfObjectPath } from '../paths.js';
+import { bpfCall, native, type BpfLink, type BpfObject, type RingReader } from '../native.js';
+import { SEL, SEL_LAYOUTS as SL, SelCounter } from '../syscall/layout.js';
+import { descendantBits, readExecutables, readParents } from '../syscall/procfs.js';
+import { decodeLsmBatch, newLsmDecodeStats, type LsmDecodeStats, type RawLsmRecord } from './decode.js';
+import { ALL_LSM_HOOK_IDS, encodeChain, encodeLsmGeneration, type EncodedLsmGeneration } from './encode.js';
+import { LSM_LAYOUTS as L, LsmCounter, LsmHookId, type LsmHookName } from './layout.js';
+import type { LsmHook } from './types.js';
+
+export interface LsmBackendOptions {
+  /** Default bpf/.output/lsm.o. */
+  objectPath?: string;
+  /** Ring buffer size in bytes (power of 2). Default 4 MiB. */
+  ringBufferBytes?: number;
+  /** How often the ring is drained. Default 5 ms. */
+  pollIntervalMs?: number;
+  procRoot?: string;
+  /** Never evaluate this process's own calls (default true): a rule must not deny or kill the agent. */
+  excludeSelf?: boolean;
+  /** Where the kernel's BTF is (which LSM hooks exist). Default /sys/kernel/btf/vmlinux. */
+  btfPath?: string;
+}
+
+/** A decoded record with the hook it came from. */
+export interface LsmReport extends RawLsmRecord {
+  policy: string | null;
+  hook: LsmHook | null;
+}
+
+export interface LsmBackendStats {
+  kernel: Record<keyof typeof LsmCounter, number>;
+  /** The selector engine's counters that apply here (exe_unknown, exe_map_full, heap_unavailable). */
+  selector: Pick<Record<keyof typeof SelCounter, number>, 'exe_unknown' | 'exe_map_full' | 'heap_unavailable'>;
+  reader: { records: number; batches: number; bytes: number; droppedBatches: number; droppedRecords: number };
+  decode: LsmDecodeStats;
+  procfs: { seeded: number; alreadyTracked: number };
+  generation: number;
+  applies: number;
+  hooks: number;
+  /** LSM programs attached now. */
+  attached: LsmHookName[];
+  /**
+   * Whether a detached LSM program can be attached again (kernel ≥ 5.19). Where it cannot (5.10:
+   * ENOENT), a program stays attached once attached, with an empty chain, until stop().
+   */
+  reattach: boolean;
+  /** LSM hooks this kernel has no program for (absent from its BTF). */
+  unavailable: LsmHookName[];
+  entries: Record<SetMap, number>;
+}
+
+export const LSM_EXEC_PROGRAMS = ['sel_exec', 'sel_fork', 'sel_exit'] as const;
+export const lsmProgram = (hook: LsmHookName): string => `lsm_${hook}`;
+
+type SetMap = 'sel_str_eq' | 'sel_str_prefix' | 'sel_str_postfix' | 'sel_int_set' | 'sel_bin_ino' | 'sel_u32_set' | 'sel_hooks' | 'lsm_hooks';
+const SET_CAPACITY: Record<SetMap, number> = {
+  sel_str_eq: SEL.SET_ENTRIES, sel_str_prefix: SEL.SET_ENTRIES, sel_str_postfix: SEL.SET_ENTRIES, sel_int_set: SEL.SET_ENTRIES,
+  sel_bin_ino: SEL.BIN_INO_ENTRIES, sel_u32_set: SEL.SET_ENTRIES, sel_hooks: 2 * SEL.MAX_HOOKS, lsm_hooks: 2 * SEL.MAX_HOOKS,
+};
+const BPF_NOEXIST = 1;
+const ONE = Buffer.from([1]);
+const HOOK_NAMES = Object.keys(LsmHookId) as LsmHookName[];
+
+export class LsmBackendError extends PeregrineError {
+  override readonly name = 'LsmBackendError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_LSM_BACKEND', message, options);
+  }
+}
+
+export class LsmBackend {
+  private obj: BpfObject | null = null;
+  /** load() succeeded: the maps exist. */
+  private loaded = false;
+  private links = new Map<string, BpfLink>();
+  private reader: RingReader | null = null;
+  private readonly decodeStats = newLsmDecodeStats();
+  private readonly procfsStats = { seeded: 0, alreadyTracked: 0 };
+  private listeners: ((reports: LsmReport[]) => void)[] = [];
+  private batchesSeen = 0;
+  private gen = 0;
+  private applies = 0;
+  private written: Map<SetMap, Buffer[]>[] = [new Map(), new Map()];
+  private hooksById = new Map<number, LsmHook>();
+  private liveHooks: LsmHook[] = [];
+  private followBits = new Map<number, number>();
+  private unavailable: LsmHookName[] = [];
+  private readonly reattach = kernelAtLeast(release(), 5, 19);
+  private final: LsmBackendStats | null = null;
+  private readonly opts: Required<LsmBackendOptions>;
+
+  constructor(opts: LsmBackendOptions = {}) {
+    this.opts = {
+      objectPath: opts.objectPath ?? bpfObjectPath('lsm'),
+      ringBufferBytes: opts.ringBufferBytes ?? 4 << 20,
+      pollIntervalMs: opts.pollIntervalMs ?? 5,
+      procRoot: opts.procRoot ?? '/proc',
+      excludeSelf: opts.excludeSelf ?? true,
+      btfPath: opts.btfPath ?? '/sys/kernel/btf/vmlinux',
+    };
+  }
+
+  get started(): boolean {
+    return this.obj !== null;
+  }
+
+  /** Subscribes to decoded reports (one call per batch, ring order); returns the unsubscribe function. */
+  onReport(cb: (reports: LsmReport[]) => void): () => void {
+    this.listeners.push(cb);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== cb);
+    };
+  }
+
+  /**
+   * Loads the object (every LSM program the kernel has a hook for; none attached yet) and starts the
+   * executable bookkeeping and the ring reader. Throws a BpfError if the kernel refuses LSM programs.
+   */
+  start(): void {
+    if (this.obj) return;
+    const n = native();
+    const obj = bpfCall(() => new n.BpfObject(this.opts.objectPath));
+    this.obj = obj;
+    this.final = null;
+    try {
+      bpfCall(() => obj.setMapMaxEntries('lsm_rb_events', this.opts.ringBufferBytes));
+      // The selector engine's maps this backend does not use: as small as the kernel allows.
+      bpfCall(() => obj.setMapMaxEntries('sel_rb_events', 4096));
+      bpfCall(() => obj.setMapMaxEntries('sel_pending_map', 8));
+      this.unavailable = this.missingHooks();
+      for (const h of this.unavailable) bpfCall(() => obj.setAutoload(lsmProgram(h), false));
+      bpfCall(() => obj.load());
+      this.loaded = true;
+      this.writeConf(0, false);
+      for (const p of LSM_EXEC_PROGRAMS) this.links.set(p, bpfCall(() => obj.attach(p)));
+      this.seedExecutables(obj);
+      this.reader = bpfCall(
+        () =>
+          new n.RingReader(obj, 'lsm_rb_events', (batch) => this.onBatch(batch), {
+            pollIntervalMs: this.opts.pollIntervalMs,
+            batchBytes: 1 << 20,
+            maxQueuedBatches: 256,
+          }),
+      );
+    } catch (e) {
+      void this.stop();
+      throw e;
+    }
+  }
+
+  /** LSM hooks whose bpf_lsm_<hook> attach point this kernel's BTF lacks (e.g. path_* without CONFIG_SECURITY_PATH). */
+  private missingHooks(): LsmHookName[] {
+    let btf: Buffer;
+    try {
+      btf = readFileSync(this.opts.btfPath);
+    } catch {
+      return []; // let load() say what is wrong
+    }
+    return HOOK_NAMES.filter((h) => !btf.includes(Buffer.from(`bpf_lsm_${h}\0`)));
+  }
+
+  private seedExecutables(obj: BpfObject): void {
+    for (const { pid, value } of readExecutables(this.opts.procRoot)) {
+      try {
+        obj.mapUpdate('sel_exe_map', u32(pid), value, BPF_NOEXIST);
+        this.procfsStats.seeded++;
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'EEXIST') throw e;
+        this.procfsStats.alreadyTracked++;
+      }
+    }
+  }
+
+  private writeConf(gen: number, enabled: boolean): void {
+    const conf = Buffer.alloc(SL.sel_conf.size);
+    conf.writeUInt32LE(gen, SL.sel_conf.fields.gen);
+    conf.writeUInt32LE(enabled ? 1 : 0, SL.sel_conf.fields.enabled);
+    conf.writeUInt32LE(this.opts.excludeSelf ? process.pid : 0, SL.sel_conf.fields.self_tgid);
+    bpfCall(() => this.obj!.mapUpdate('sel_conf_map', u32(0), conf, 0));
+  }
+
+  private followBit(pid: number): number {
+    let bit = this.followBits.get(pid);
+    if (bit === undefined) {
+      if (this.followBits.size >= SEL.FOLLOW_ROOTS) {
+        throw new LsmBackendError(`matchPIDs followForks: more than ${SEL.FOLLOW_ROOTS} distinct followed pids since the backend started (restart it to reset)`);
+      }
+      bit = this.followBits.size;
+      this.followBits.set(pid, bit);
+    }
+    return bit;
+  }
+
+  /**
+   * Replaces the applied hooks with these (an empty list removes them all and detaches every LSM
+   * program). Throws, leaving the previous hooks in force, if the tables cannot hold them or the kernel
+   * lacks a hook.
+   */
+  apply(hooks: LsmHook[]): void {
+    const obj = this.obj;
+    if (!obj) throw new LsmBackendError('apply() before start()');
+    const missing = hooks.filter((h) => this.unavailable.includes(h.hook));
+    if (missing.length > 0) {
+      throw new LsmBackendError(`this kernel has no LSM hook ${[...new Set(missing.map((h) => h.hook))].join(', ')} (absent from its BTF)`);
+    }
+    const next = this.gen ^ 1;
+    let enc: EncodedLsmGeneration;
+    try {
+      enc = encodeLsmGeneration(hooks, next, (pid) => this.followBit(pid));
+    } catch (e) {
+      throw new LsmBackendError(`cannot apply ${hooks.length} LSM hooks: ${(e as Error).message}`, { cause: e });
+    }
+    const sets: [SetMap, Buffer[]][] = [
+      ['sel_str_eq', enc.strEq], ['sel_str_prefix', enc.strPrefix], ['sel_str_postfix', enc.strPostfix],
+      ['sel_int_set', enc.intSet], ['sel_bin_ino', enc.binIno], ['sel_u32_set', enc.u32Set],
+      ['sel_hooks', enc.hooks.map((h) => h.key)], ['lsm_hooks', enc.ext.map((h) => h.key)],
+    ];
+    const live = this.written[this.gen]!;
+    for (const [map, keys] of sets) {
+      const used = live.get(map)?.length ?? 0;
+      if (used + keys.length > SET_CAPACITY[map]) {
+        throw new LsmBackendError(`cannot apply: ${map} would need ${keys.length} entries next to the ${used} of the live generation (capacity ${SET_CAPACITY[map]})`);
+      }
+    }
+    // 1. Drop what the inactive generation held (written two applies ago); arrays are cleared.
+    const stale = this.written[next]!;
+    const zero: Partial<Record<SetMap, Buffer>> = { sel_hooks: Buffer.alloc(SL.sel_hook.size), lsm_hooks: Buffer.alloc(L.lsm_hook.size) };
+    for (const [map, keys] of stale) {
+      for (const k of keys) {
+        const z = zero[map];
+        if (z) obj.mapUpdate(map, k, z, 0);
+        else obj.mapDelete(map, k);
+      }
+    }
+    stale.clear();
+    // 2. Value sets, then the tables.
+    for (const [map, keys] of sets) stale.set(map, keys);
+    for (const [map, keys] of sets) {
+      if (map === 'sel_hooks' || map === 'lsm_hooks') continue;
+      for (const k of keys) bpfCall(() => obj.mapUpdate(map, k, ONE, 0));
+    }
+    for (const h of enc.hooks) bpfCall(() => obj.mapUpdate('sel_hooks', h.key, h.value, 0));
+    for (const h of enc.ext) bpfCall(() => obj.mapUpdate('lsm_hooks', h.key, h.value, 0));
+    this.writeFollow(obj);
+    // 3. This generation's half of every chain.
+    for (const hid of ALL_LSM_HOOK_IDS) {
+      const prev = obj.mapLookup('lsm_chains', u32(hid));
+      bpfCall(() => obj.mapUpdate('lsm_chains', u32(hid), encodeChain(prev, next, enc.lsmChains.get(hid)), 0));
+    }
+    // 4. Programs the new generation needs, before it goes live.
+    const needed = new Set(hooks.map((h) => h.hook));
+    for (const h of needed) {
+      const p = lsmProgram(h);
+      if (!this.links.has(p)) this.links.set(p, bpfCall(() => obj.attach(p)));
+    }
+    // 5. Flip.
+    this.writeConf(next, hooks.length > 0);
+    this.gen = next;
+    this.applies++;
+    // 6. Programs nothing live uses any more cost nothing again (where the kernel can attach them again).
+    for (const h of this.reattach ? HOOK_NAMES : []) {
+      const p = lsmProgram(h);
+      if (!needed.has(h) && this.links.has(p)) {
+        this.links.get(p)!.destroy();
+        this.links.delete(p);
+      }
+    }
+    const prev = this.liveHooks;
+    this.liveHooks = [...hooks];
+    this.hooksById = new Map([...prev, ...this.liveHooks].map((h) => [h.id, h]));
+  }
+
+  private writeFollow(obj: BpfObject): void {
+    if (this.followBits.size === 0) return;
+    for (const [pid, bit] of this.followBits) {
+      const v = Buffer.alloc(8);
+      v.writeBigUInt64LE(1n << BigInt(bit));
+      bpfCall(() => obj.mapUpdate('sel_follow_roots', u32(pid), v, 0));
+    }
+    const bits = descendantBits(readParents(this.opts.procRoot), this.followBits);
+    for (const [pid, b] of bits) {
+      const prev = obj.mapLookup('sel_lineage', u32(pid));
+      const v = Buffer.alloc(8);
+      v.writeBigUInt64LE(b | (prev ? prev.readBigUInt64LE(0) : 0n));
+      obj.mapUpdate('sel_lineage', u32(pid), v, 0);
+    }
+  }
+
+  private onBatch(batch: Buffer): void {
+    this.batchesSeen++;
+    const raw = decodeLsmBatch(batch, this.decodeStats);
+    if (raw.length === 0 || this.listeners.length === 0) return;
+    const reports = raw.map((r): LsmReport => {
+      const hook = this.hooksById.get(r.hookId) ?? null;
+      return { ...r, policy: hook?.policy ?? null, hook };
+    });
+    for (const l of this.listeners) l(reports);
+  }
+
+  stats(): LsmBackendStats {
+    if (this.final) return this.final;
+    const sum = (map: string, idx: number): number => {
+      const v = this.loaded ? this.obj?.mapLookup(map, u32(idx)) : null;
+      let t = 0;
+      if (v) for (let off = 0; off + 8 <= v.length; off += 8) t += Number(v.readBigUInt64LE(off));
+      return t;
+    };
+    const kernel = {} as LsmBackendStats['kernel'];
+    for (const [name, idx] of Object.entries(LsmCounter) as [keyof typeof LsmCounter, number][]) kernel[name] = sum('lsm_counters', idx);
+    const live = this.written[this.gen]!;
+    const entries = {} as Record<SetMap, number>;
+    for (const m of Object.keys(SET_CAPACITY) as SetMap[]) entries[m] = live.get(m)?.length ?? 0;
+    return {
+      kernel,
+      selector: {
+        exe_unknown: sum('sel_counters', SelCounter.exe_unknown),
+        exe_map_full: sum('sel_counters', SelCounter.exe_map_full),
+        heap_unavailable: sum('sel_counters', SelCounter.heap_unavailable),
+      },
+      reader: this.reader?.stats() ?? { records: 0, batches: 0, bytes: 0, droppedBatches: 0, droppedRecords: 0 },
+      decode: { ...this.decodeStats },
+      procfs: { ...this.procfsStats },
+      generation: this.gen,
+      applies: this.applies,
+      hooks: this.liveHooks.length,
+      attached: HOOK_NAMES.filter((h) => this.links.has(lsmProgram(h))),
+      reattach: this.reattach,
+      unavailable: [...this.unavailable],
+      entries,
+    };
+  }
+
+  /**
+   * Detaches every program, drains the ring into the listeners and frees the object (programs and
+   * maps: nothing is pinned, so nothing remains). Idempotent; safe without start().
+   */
+  async stop(): Promise<void> {
+    for (const l of this.links.values()) l.destroy();
+    this.links.clear();
+    if (this.reader) {
+      this.reader.stop();
+      const deadline = Date.now() + 5000;
+      while (this.batchesSeen < this.reader.stats().batches && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    if (this.obj) {
+      this.final = this.stats();
+      this.obj.close();
+      this.obj = null;
+      this.loaded = false;
+    }
+    this.reader = null;
+    this.written = [new Map(), new Map()];
+    this.followBits.clear();
+    this.liveHooks = [];
+    this.gen = 0;
+  }
+}
+
+/** Whether a `uname -r` release is at least major.minor. */
+export function kernelAtLeast(rel: string, major: number, minor: number): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(rel);
+  if (!m) return false;
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  return a > major || (a === major && b >= minor);
+}
+
+function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v >>> 0);
+  return b;
+}
