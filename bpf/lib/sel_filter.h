@@ -46,19 +46,33 @@ FUNC_INLINE struct sel_hook *sel__hook(struct sel_heap *h)
 	return bpf_map_lookup_elem(&sel_hooks, &idx);
 }
 
-/* Reverse the first bytes of a string into dst (for the Postfix trie); src->hdr holds its length. */
+/*
+ * An index the verifier sees bounded where it is used: opaque to the compiler, then masked. Used twice
+ * around a bounds check (`i = sel__idx(i, 7); if (i >= N) return; i = sel__idx(i, 7);`) so that any
+ * copy clang spills to the stack is taken after the check and carries its bounds (the 6.1 verifier
+ * does not carry a check over to a spilled copy: "unbounded memory access").
+ */
+FUNC_INLINE __u32 sel__idx(__u32 v, __u32 mask)
+{
+	asm volatile("" : "+r"(v));
+	return v & mask;
+}
+
+/* Reverse the first bytes of argument slot `which` (or the executable: SEL_MAX_ARGS) for the Postfix trie. */
 __noinline int sel__reverse(__u32 which)
 {
 	struct sel_heap *h = sel__heap();
 	struct sel_strbuf *src, *dst;
-	__u32 len, i;
+	__u32 len, i, w;
 
 	if (!h)
 		return 0;
-	if (which < SEL_MAX_ARGS) {
-		src = &h->str[which];
-		dst = &h->rev[which];
-		len = h->slen[which] < 0 ? 0 : h->slen[which];
+	w = sel__idx(which, 7);
+	if (w < SEL_MAX_ARGS) {
+		w = sel__idx(w, 7);
+		src = &h->str[w];
+		dst = &h->rev[w];
+		len = h->slen[w] < 0 ? 0 : h->slen[w];
 	} else {
 		src = &h->exe;
 		dst = &h->exe_rev;
@@ -186,27 +200,34 @@ FUNC_INLINE bool sel__in_range(struct sel_argf *f, __u64 v)
 	return in;
 }
 
-/* One matchArgs filter. */
+/* One matchArgs filter (fi) of selector s of the current hook. */
 __noinline int sel__match_argf(__u32 s, __u32 fi)
 {
 	struct sel_heap *h = sel__heap();
 	struct sel_hook *hook;
 	struct sel_argf *f;
 	struct sel_int_key ik = {};
-	__u32 p, id;
+	__u32 p, id, si, fx;
 	__s32 len;
 	bool found;
 
-	if (!h || s >= SEL_MAX_SELECTORS || fi >= SEL_MAX_ARGF)
+	if (!h)
 		return 0;
 	hook = sel__hook(h);
 	if (!hook)
 		return 0;
-	f = &hook->sel[s].argf[fi];
-	p = f->arg;
+	si = sel__idx(s, 7);
+	fx = sel__idx(fi, 7);
+	if (si >= SEL_MAX_SELECTORS || fx >= SEL_MAX_ARGF)
+		return 0;
+	si = sel__idx(si, 7);
+	fx = sel__idx(fx, 7);
+	f = &hook->sel[si].argf[fx];
+	p = sel__idx(f->arg, 7);
 	if (p >= SEL_MAX_ARGS)
 		return 0;
-	id = SEL_ID(h->gen, h->slot, s, SEL_FILT_ARG + fi);
+	p = sel__idx(p, 7);
+	id = SEL_ID(h->gen, h->slot, si, SEL_FILT_ARG + fx);
 	if (hook->args[p].kind == SEL_ARG_INT) {
 		__u64 v = h->ival[p];
 
@@ -293,25 +314,28 @@ __noinline int sel__match_selector(__u32 s)
 	struct sel_heap *h = sel__heap();
 	struct sel_hook *hook;
 	struct sel_selector *sel;
-	__u32 i, nargf;
+	__u32 i, si;
 
-	if (!h || s >= SEL_MAX_SELECTORS)
+	if (!h)
 		return 0;
 	hook = sel__hook(h);
 	if (!hook)
 		return 0;
-	sel = &hook->sel[s];
-	nargf = sel->nargf;
+	si = sel__idx(s, 7);
+	if (si >= SEL_MAX_SELECTORS)
+		return 0;
+	si = sel__idx(si, 7);
+	sel = &hook->sel[si];
 	for (i = 0; i < SEL_MAX_ARGF; i++) {
-		if (i >= nargf)
+		if (i >= sel->nargf)
 			break;
-		if (!sel__match_argf(s, i))
+		if (!sel__match_argf(si, i))
 			return 0;
 	}
 	for (i = 0; i < SEL_MAX_BINF; i++) {
 		if (i >= sel->nbinf)
 			break;
-		if (!sel__match_binf(h, &sel->binf[i], SEL_ID(h->gen, h->slot, s, SEL_FILT_BIN + i)))
+		if (!sel__match_binf(h, &sel->binf[i], SEL_ID(h->gen, h->slot, si, SEL_FILT_BIN + i)))
 			return 0;
 	}
 	for (i = 0; i < SEL_MAX_PIDF; i++) {
@@ -321,7 +345,7 @@ __noinline int sel__match_selector(__u32 s)
 
 		if (i >= sel->npidf)
 			break;
-		k.id = SEL_ID(h->gen, h->slot, s, SEL_FILT_PID + i);
+		k.id = SEL_ID(h->gen, h->slot, si, SEL_FILT_PID + i);
 		k.v = h->tgid;
 		found = bpf_map_lookup_elem(&sel_u32_set, &k) != NULL;
 		if (!found && f->follow)
@@ -336,7 +360,7 @@ __noinline int sel__match_selector(__u32 s)
 
 		if (i >= sel->nnsf)
 			break;
-		k.id = SEL_ID(h->gen, h->slot, s, SEL_FILT_NS + i);
+		k.id = SEL_ID(h->gen, h->slot, si, SEL_FILT_NS + i);
 		k.v = h->ns[f->kind < SEL_NS_MAX ? f->kind : 0];
 		found = bpf_map_lookup_elem(&sel_u32_set, &k) != NULL;
 		if ((f->op == SEL_IN) != found)

@@ -97,7 +97,7 @@ FUNC_INLINE bool sel__rate_ok(struct sel_hook *hook, __u32 s, struct sel_action 
 /* Append the declared arguments to the record; returns the number of data bytes. */
 FUNC_INLINE __u32 sel__put_args(struct sel_heap *h, struct sel_hook *hook)
 {
-	__u32 pos = 0, i;
+	__u32 pos = 0, i, p, len;
 
 	h->msg.fault = 0;
 	h->msg.trunc = 0;
@@ -107,14 +107,17 @@ FUNC_INLINE __u32 sel__put_args(struct sel_heap *h, struct sel_hook *hook)
 
 		if (i >= hook->nargs)
 			break;
-		if (pos > SEL_DATA_MAX - sizeof(*m) - SEL_STR_MAX)
+		/* Offsets bounded where they are used (older verifiers lose bounds across spills). */
+		p = sel__idx(pos, 2047);
+		if (p > SEL_DATA_MAX - sizeof(*m) - SEL_STR_MAX)
 			break;
-		m = (struct sel_msg_arg *)&h->data[pos];
+		p = sel__idx(p, 2047);
+		m = (struct sel_msg_arg *)&h->data[p];
 		m->kind = hook->args[i].kind;
 		m->index = hook->args[i].index;
-		pos += sizeof(*m);
+		pos = p + sizeof(*m);
 		if (m->kind == SEL_ARG_INT) {
-			*(__u64 *)&h->data[pos] = h->ival[i];
+			__builtin_memcpy(&h->data[pos], &h->ival[i], 8);
 			m->len = 8;
 			pos += 8;
 			continue;
@@ -128,9 +131,10 @@ FUNC_INLINE __u32 sel__put_args(struct sel_heap *h, struct sel_hook *hook)
 			n = SEL_STR_MAX - 1;
 		if (n == SEL_STR_MAX - 1)
 			h->msg.trunc |= 1 << i;
-		bpf_probe_read_kernel(&h->data[pos], n, h->str[i].s);
-		m->len = n;
-		pos += n;
+		len = sel__idx(n, SEL_STR_MAX - 1); /* n <= 255 already */
+		bpf_probe_read_kernel(&h->data[pos], len, h->str[i].s);
+		m->len = len;
+		pos += len;
 	}
 	return pos;
 }
