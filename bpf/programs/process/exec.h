@@ -17,6 +17,15 @@
 #define S_ISUID 0004000
 #define S_ISGID 0002000
 
+/* A value the verifier sees bounded at its use: opaque to the compiler, then masked. */
+FUNC_INLINE __u32 exec__bound(__u64 v, __u32 mask)
+{
+	__u32 x = v > mask ? mask : (__u32)v;
+
+	asm volatile("" : "+r"(x));
+	return x & mask;
+}
+
 /* Copy the path d_path_local left in h to dst; returns its length (1..PATH_BUF). */
 FUNC_INLINE __u32 exec__copy_path(char *dst, struct path_heap *h)
 {
@@ -151,9 +160,12 @@ int BPF_PROG(event_execve, struct task_struct *task, pid_t old_pid, struct linux
 	m->args_len = 0;
 	if (pos > 2 * PATH_BUF)
 		return 0;
-	if (args_size > 0 && args_size <= ARGS_MAX) {
-		if (bpf_probe_read_user(&heap->data[pos], args_size, (void *)arg_start) == 0)
-			m->args_len = args_size;
+	/* Bounded where it is used: older verifiers (6.1) lose a check made on a copy clang spilled. */
+	len = exec__bound(args_size, 2 * ARGS_MAX - 1);
+	if (len > 0 && len <= ARGS_MAX) {
+		len = exec__bound(len, 2 * ARGS_MAX - 1);
+		if (len <= ARGS_MAX && bpf_probe_read_user(&heap->data[pos], len, (void *)arg_start) == 0)
+			m->args_len = len;
 		else
 			m->flags |= EVENT_ERR_ARGS;
 	}
@@ -167,10 +179,13 @@ int BPF_PROG(event_execve, struct task_struct *task, pid_t old_pid, struct linux
 	m->cgroup_name_len = n > 0 ? n - 1 : 0;
 	pos += m->cgroup_name_len;
 
-	len = sizeof(struct msg_exec) + pos;
-	m->common.size = len;
+	len = exec__bound(sizeof(struct msg_exec) + pos, 0x7fff);
 	if (len > sizeof(struct exec_heap))
 		return 0;
+	len = exec__bound(len, 0x7fff);
+	if (len > sizeof(struct exec_heap))
+		return 0;
+	m->common.size = len;
 	if (bpf_ringbuf_output(&tg_rb_events, heap, len, BPF_RB_NO_WAKEUP))
 		counter__inc(CNT_RB_FULL_EXEC);
 	else
