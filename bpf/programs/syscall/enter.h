@@ -275,8 +275,9 @@ int sel_sys_enter(struct trace_event_raw_sys_enter *ctx)
 	conf = bpf_map_lookup_elem(&sel_conf_map, &zero);
 	if (!conf || !conf->enabled)
 		return 0;
-	task = bpf_get_current_task_btf(); /* a trusted pointer: plain loads, no probe-read helper */
-	if (bpf_core_field_exists(task->thread_info.status) && (task->thread_info.status & SEL_TS_COMPAT)) {
+	/* bpf_get_current_task(), not _btf(): the latter needs 5.11 (Debian 11's 5.10 refuses it). */
+	task = (struct task_struct *)bpf_get_current_task();
+	if (bpf_core_field_exists(task->thread_info.status) && (BPF_CORE_READ(task, thread_info.status) & SEL_TS_COMPAT)) {
 		sel__count(SEL_CNT_COMPAT);
 		return 0;
 	}
