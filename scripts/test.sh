@@ -3,7 +3,9 @@
 # end-to-end suites on the real kernel) with one runner, and prints "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
+# QEMU and busybox for the kernel matrix (test/vm/kernels.test.ts boots Debian's 5.10, 6.1 and 6.12).
+PEREGRINE_EXTRA_APT="qemu-system-x86 busybox-static debian-archive-keyring" ./scripts/setup.sh
+./scripts/vm/fetch-kernels.sh
 # Real servers on loopback for the sink integration tests (Kafka, Elasticsearch, an OpenTelemetry
 # Collector, Redis), fetched and cached outside the repository; left running for the next run.
 ./scripts/servers.sh start
