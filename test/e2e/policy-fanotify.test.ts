@@ -79,10 +79,10 @@ describe.skipIf(!canRunBpf())('exec and open deny policies (fanotify backend)', 
   });
 
   it.each([
-    ['a relative path', `cd ${dir} && ./mytouch m-rel`, 'm-rel'],
-    ['a symlink', `ln -sf ${touch} ${dir}/sym && ${dir}/sym m-sym`, 'm-sym'],
-    ['a hard link', `ln -f ${touch} ${dir}/hard && ${dir}/hard m-hard`, 'm-hard'],
-    ['/proc/self/root/…', `/proc/self/root${touch} m-proc`, 'm-proc'],
+    ['a relative path', `cd ${dir} && ./mytouch ${dir}/m-rel`, 'm-rel'],
+    ['a symlink', `ln -sf ${touch} ${dir}/sym && ${dir}/sym ${dir}/m-sym`, 'm-sym'],
+    ['a hard link', `ln -f ${touch} ${dir}/hard && ${dir}/hard ${dir}/m-hard`, 'm-hard'],
+    ['/proc/self/root/…', `/proc/self/root${touch} ${dir}/m-proc`, 'm-proc'],
     ['execveat with a dirfd', `${bypass} execveat ${dir} mytouch ${dir}/m-execveat`, 'm-execveat'],
     ['execveat(AT_EMPTY_PATH) on an fd', `${bypass} fexecve ${touch} ${dir}/m-fexecve`, 'm-fexecve'],
   ])('catches exec through %s', (_, line, marker) => {
