@@ -108,6 +108,7 @@ i=0; while [ $i -lt $NS ]; do
   P=$(sed -n "$((i + 1))p" $C/shares); mkdir -p $R$P 2>/dev/null
   mount -t 9p -o $O,cache=none share$i $R$P || fail "mount of $P failed"; i=$((i + 1))
 done
+mkdir -p $R$W 2>/dev/null # a working directory under /tmp or /run sits on the fresh tmpfs
 mount -t 9p -o $O,cache=$WC work $R$W || fail "mount of the working directory $W failed"
 echo "VMRUN_START uptime=$(cut -d' ' -f1 /proc/uptime) kernel=$(uname -r)"
 stty -F /dev/ttyS1 raw -echo
