@@ -5,7 +5,7 @@
 // expected, agent peak RSS and agent CPU-seconds per 1,000 execs.
 //   node bench/exec-storm.mjs [--execs 20000] [--rounds 5] [--modes none,peregrine,peregrine+exec-deny,auditd]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,7 +90,7 @@ async function withPeregrine(marker, extra = []) {
 
 async function withAuditd(marker) {
   const log = join(work, 'audit.log');
-  rmSync(log, { force: true });
+  for (const f of readdirSync(work)) if (f.startsWith('audit.log')) rmSync(join(work, f), { force: true });
   const conf = join(work, 'auditd.conf');
   execFileSync('sh', ['-c', `sed -e 's#^log_file.*#log_file = ${log}#' -e 's#^flush.*#flush = INCREMENTAL_ASYNC#' /etc/audit/auditd.conf > ${conf}; chmod 0640 ${conf}`]);
   const d = spawn('auditd', ['-n', '-c', work], { stdio: 'ignore' });
@@ -108,9 +108,12 @@ async function withAuditd(marker) {
   const done = new Promise((r) => d.on('exit', r));
   d.kill('SIGTERM');
   await done;
-  const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+  // auditd rotates its log (max_log_size): count over audit.log and every rotated audit.log.N.
+  const logs = readdirSync(work).filter((f) => f === 'audit.log' || f.startsWith('audit.log.')).map((f) => join(work, f));
+  const text = logs.map((f) => readFileSync(f, 'utf8')).join('\n');
   const delivered = text.split('\n').filter((l) => l.startsWith('type=EXECVE') && l.includes(`a1="${marker}"`)).length;
-  const bytes = existsSync(log) ? statSync(log).size : 0;
+  const bytes = logs.reduce((n, f) => n + statSync(f).size, 0);
+  for (const f of logs) rmSync(f, { force: true });
   return { secs, delivered, rssKb: rss, cpuSecs: (cpu1 - cpu0) / CLK_TCK, logBytesPerExec: bytes / EXECS };
 }
 
