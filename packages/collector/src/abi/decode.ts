@@ -144,10 +144,16 @@ export function decodeRecord(buf: Buffer, off: number, len: number): RawEvent {
 }
 
 /**
- * Decodes a batch from the native reader. Bad records are counted and skipped (never thrown through
- * the stream): one malformed record must not cost the rest of the batch.
+ * Decodes a batch from a native reader (records framed `[u32 len][u32 0][record][pad to 8]`) with one
+ * record decoder. Bad records are counted and skipped (never thrown through the stream): one malformed
+ * record must not cost the rest of the batch.
  */
-export function decodeBatch(batch: Buffer, stats: DecodeStats, out: RawEvent[] = []): RawEvent[] {
+export function decodeFramedBatch<T>(
+  batch: Buffer,
+  stats: DecodeStats,
+  decode: (buf: Buffer, off: number, len: number) => T,
+  out: T[] = [],
+): T[] {
   let off = 0;
   while (off + BATCH_RECORD_HEADER <= batch.length) {
     const len = batch.readUInt32LE(off);
@@ -158,7 +164,7 @@ export function decodeBatch(batch: Buffer, stats: DecodeStats, out: RawEvent[] =
     }
     stats.records++;
     try {
-      out.push(decodeRecord(batch, start, len));
+      out.push(decode(batch, start, len));
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
       if (e.kind === 'unknown_opcode') stats.unknownOpcode++;
@@ -168,4 +174,9 @@ export function decodeBatch(batch: Buffer, stats: DecodeStats, out: RawEvent[] =
     off = start + ((len + 7) & ~7);
   }
   return out;
+}
+
+/** The process sensor's batches. */
+export function decodeBatch(batch: Buffer, stats: DecodeStats, out: RawEvent[] = []): RawEvent[] {
+  return decodeFramedBatch(batch, stats, decodeRecord, out);
 }

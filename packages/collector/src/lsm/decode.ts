@@ -3,7 +3,8 @@
 // of a sockaddr are folded back into one value. Bad records become DecodeErrors, counted by
 // decodeLsmBatch, never thrown through.
 import { DecodeError } from '@peregrine/events';
-import { BATCH_RECORD_HEADER, LAYOUTS } from '../abi/layout.js';
+import { LAYOUTS } from '../abi/layout.js';
+import { decodeFramedBatch } from '../abi/decode.js';
 import { formatAddress } from '../net/cidr.js';
 import { LSM_LAYOUTS, LsmActionTaken, LsmHookId, LsmMsgFlag, LsmSrc, MSG_OP_LSM, type LsmHookName } from './layout.js';
 
@@ -141,24 +142,5 @@ export function decodeLsmRecord(buf: Buffer, o: number, len: number): RawLsmReco
 
 /** Decodes a batch of the native reader ([u32 len][u32 0][record][pad to 8]…); bad records are counted and skipped. */
 export function decodeLsmBatch(batch: Buffer, stats: LsmDecodeStats, out: RawLsmRecord[] = []): RawLsmRecord[] {
-  let off = 0;
-  while (off + BATCH_RECORD_HEADER <= batch.length) {
-    const len = batch.readUInt32LE(off);
-    const start = off + BATCH_RECORD_HEADER;
-    if (start + len > batch.length) {
-      stats.badRecord++;
-      break;
-    }
-    stats.records++;
-    try {
-      out.push(decodeLsmRecord(batch, start, len));
-    } catch (e) {
-      if (!(e instanceof DecodeError)) throw e;
-      if (e.kind === 'unknown_opcode') stats.unknownOpcode++;
-      else if (e.kind === 'bad_size') stats.badSize++;
-      else stats.badRecord++;
-    }
-    off = start + ((len + 7) & ~7);
-  }
-  return out;
+  return decodeFramedBatch(batch, stats, decodeLsmRecord, out);
 }

@@ -1,7 +1,7 @@
 // Decoder of struct msg_connect (bpf/lib/net_msg.h) from the batches the native RingReader hands over.
 import { DecodeError } from '@peregrine/events';
-import { BATCH_RECORD_HEADER, LAYOUTS } from '../abi/layout.js';
-import type { DecodeStats } from '../abi/decode.js';
+import { LAYOUTS } from '../abi/layout.js';
+import { decodeFramedBatch, type DecodeStats } from '../abi/decode.js';
 import { formatAddress } from './cidr.js';
 import { MSG_OP_CONNECT, NET_LAYOUTS, NetFlag, NetVerdict, type NetVerdictName } from './layout.js';
 
@@ -93,24 +93,5 @@ export function decodeConnect(buf: Buffer, o: number, size: number): ConnectRepo
 
 /** Decodes a batch (records framed `[u32 len][u32 0][record][pad to 8]`); undecodable records are counted. */
 export function decodeConnectBatch(batch: Buffer, stats: DecodeStats, out: ConnectReport[] = []): ConnectReport[] {
-  let off = 0;
-  while (off + BATCH_RECORD_HEADER <= batch.length) {
-    const len = batch.readUInt32LE(off);
-    const start = off + BATCH_RECORD_HEADER;
-    if (start + len > batch.length) {
-      stats.badRecord++;
-      break;
-    }
-    stats.records++;
-    try {
-      out.push(decodeConnect(batch, start, len));
-    } catch (e) {
-      if (!(e instanceof DecodeError)) throw e;
-      if (e.kind === 'unknown_opcode') stats.unknownOpcode++;
-      else if (e.kind === 'bad_size') stats.badSize++;
-      else stats.badRecord++;
-    }
-    off = start + ((len + 7) & ~7);
-  }
-  return out;
+  return decodeFramedBatch(batch, stats, decodeConnect, out);
 }

@@ -2,7 +2,8 @@
 // Records are self-describing (each argument carries its kind, index and length): the decoder needs
 // no hook table. Bad records become DecodeErrors, counted by decodeSyscallBatch, never thrown through.
 import { DecodeError } from '@peregrine/events';
-import { BATCH_RECORD_HEADER, LAYOUTS } from '../abi/layout.js';
+import { LAYOUTS } from '../abi/layout.js';
+import { decodeFramedBatch } from '../abi/decode.js';
 import { ActionTaken, ArgKind, MSG_OP_GENERIC_SYSCALL, MsgFlag, SEL_LAYOUTS } from './layout.js';
 
 const C = LAYOUTS.msg_common.fields;
@@ -115,24 +116,5 @@ export function newSyscallDecodeStats(): SyscallDecodeStats {
 
 /** Decodes a batch of the native reader ([u32 len][u32 0][record][pad to 8]…); bad records are counted and skipped. */
 export function decodeSyscallBatch(batch: Buffer, stats: SyscallDecodeStats, out: RawSyscallRecord[] = []): RawSyscallRecord[] {
-  let off = 0;
-  while (off + BATCH_RECORD_HEADER <= batch.length) {
-    const len = batch.readUInt32LE(off);
-    const start = off + BATCH_RECORD_HEADER;
-    if (start + len > batch.length) {
-      stats.badRecord++;
-      break;
-    }
-    stats.records++;
-    try {
-      out.push(decodeSyscallRecord(batch, start, len));
-    } catch (e) {
-      if (!(e instanceof DecodeError)) throw e;
-      if (e.kind === 'unknown_opcode') stats.unknownOpcode++;
-      else if (e.kind === 'bad_size') stats.badSize++;
-      else stats.badRecord++;
-    }
-    off = start + ((len + 7) & ~7);
-  }
-  return out;
+  return decodeFramedBatch(batch, stats, decodeSyscallRecord, out);
 }
