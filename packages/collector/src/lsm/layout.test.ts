@@ -1,28 +1,14 @@
 // The alignchecker for the bpf_lsm backend: LSM_LAYOUTS must equal the BTF of lsm_alignchecker.o
 // (every struct of lsm_msg.h) and of lsm.o (the structs the programs use); the enums and limits must
 // be the ones the programs were built with; lsm.o must have one program per LsmHookId.
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { btf, expectLayout, structs } from '../abi/testdata/btf.js';
 import { bpfObjectPath } from '../paths.js';
 import { native } from '../native.js';
 import { SEL_LAYOUTS } from '../syscall/layout.js';
 import { LSM, LSM_COUNTER_COUNT, LSM_HOOK_MAX, LSM_LAYOUTS, LsmActionTaken, LsmCounter, LsmHookId, LsmSrc, MSG_OP_LSM } from './layout.js';
 import { lsmProgram, LSM_EXEC_PROGRAMS } from './backend.js';
-
-interface BtfMember { name: string; bits_offset: number }
-interface BtfType { id: number; kind: string; name: string; size?: number; members?: BtfMember[]; values?: { name: string; val: number }[] }
-
-function btf(obj: string): BtfType[] {
-  return (JSON.parse(execFileSync('bpftool', ['-j', 'btf', 'dump', 'file', obj], { encoding: 'utf8' })) as { types: BtfType[] }).types;
-}
-const structs = (types: BtfType[]): Map<string, BtfType> => new Map(types.filter((t) => t.kind === 'STRUCT').map((t) => [t.name, t]));
-
-function expectLayout(t: BtfType | undefined, name: string, layout: { size: number; fields: Record<string, number> }): void {
-  expect(t, `struct ${name} missing from BTF`).toBeDefined();
-  expect(t?.size, `sizeof(struct ${name})`).toBe(layout.size);
-  expect(Object.fromEntries((t?.members ?? []).map((m) => [m.name, m.bits_offset / 8])), `struct ${name}`).toEqual(layout.fields);
-}
 
 const checker = bpfObjectPath('lsm_alignchecker');
 const program = bpfObjectPath('lsm');

@@ -1,26 +1,11 @@
 // The network sensor's alignchecker: the TypeScript layouts must equal the BTF of net_alignchecker.o
 // (every struct) and of connect.o (the map key/value structs it carries; msg_connect only lives in ring
 // memory there, so it has no BTF of its own in connect.o).
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { btf, expectLayout, structs } from '../abi/testdata/btf.js';
 import { bpfObjectPath } from '../paths.js';
 import { MSG_OP_CONNECT, NET_COUNTER_COUNT, NET_LAYOUTS, NET_MAX_RULES, NET_TABLE_MASKS, NetCounter, NetVerdict } from './layout.js';
-
-interface BtfMember { name: string; bits_offset: number }
-interface BtfEnumValue { name: string; val: number }
-interface BtfType { id: number; kind: string; name: string; size?: number; members?: BtfMember[]; values?: BtfEnumValue[] }
-
-function btf(obj: string): BtfType[] {
-  return (JSON.parse(execFileSync('bpftool', ['-j', 'btf', 'dump', 'file', obj], { encoding: 'utf8' })) as { types: BtfType[] }).types;
-}
-const structs = (types: BtfType[]) => new Map(types.filter((t) => t.kind === 'STRUCT').map((t) => [t.name, t]));
-
-function expectLayout(t: BtfType | undefined, name: string, layout: { size: number; fields: Record<string, number> }): void {
-  expect(t, `struct ${name} missing from BTF`).toBeDefined();
-  expect(t?.size).toBe(layout.size);
-  expect(Object.fromEntries((t?.members ?? []).map((m) => [m.name, m.bits_offset / 8]))).toEqual(layout.fields);
-}
 
 const checker = bpfObjectPath('net_alignchecker');
 const program = bpfObjectPath('connect');

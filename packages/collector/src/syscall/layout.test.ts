@@ -1,27 +1,13 @@
 // The alignchecker for the syscall_tracepoint backend: SEL_LAYOUTS must equal the BTF of
 // sel_alignchecker.o (every struct of sel_msg.h) and of generic.o (the structs the programs use).
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { btf, expectLayout, structs } from '../abi/testdata/btf.js';
 import { bpfObjectPath } from '../paths.js';
 import { LAYOUTS } from '../abi/layout.js';
 import {
   ActionTaken, ArgKind, ArgOp, BinOp, CapType, LPM_KEY_SIZE, MSG_OP_GENERIC_SYSCALL, NsKind, RateScope, SEL, SEL_COUNTER_COUNT, SEL_LAYOUTS, SelCounter,
 } from './layout.js';
-
-interface BtfMember { name: string; bits_offset: number }
-interface BtfType { id: number; kind: string; name: string; size?: number; members?: BtfMember[]; values?: { name: string; val: number }[] }
-
-function btf(obj: string): BtfType[] {
-  return (JSON.parse(execFileSync('bpftool', ['-j', 'btf', 'dump', 'file', obj], { encoding: 'utf8' })) as { types: BtfType[] }).types;
-}
-const structs = (types: BtfType[]): Map<string, BtfType> => new Map(types.filter((t) => t.kind === 'STRUCT').map((t) => [t.name, t]));
-
-function expectLayout(t: BtfType | undefined, name: string, layout: { size: number; fields: Record<string, number> }): void {
-  expect(t, `struct ${name} missing from BTF`).toBeDefined();
-  expect(t?.size, `sizeof(struct ${name})`).toBe(layout.size);
-  expect(Object.fromEntries((t?.members ?? []).map((m) => [m.name, m.bits_offset / 8])), `struct ${name}`).toEqual(layout.fields);
-}
 
 const checker = bpfObjectPath('sel_alignchecker');
 const program = bpfObjectPath('generic');
