@@ -39,8 +39,9 @@ struct {
  * An array, not a hash: its lookup is inlined, and every step of an evaluation looks the hook up
  * again (global functions take scalars only). It is rewritten in place, which is safe because user
  * space writes only the generation that is not live, and a program still reading that generation
- * (it loaded sel_conf_map.gen before the last flip) runs with preemption disabled (syscall
- * tracepoints, see perf_trace_##call): it has finished long before the next apply() writes again.
+ * (it loaded sel_conf_map.gen before the last flip) runs with preemption disabled (a tp_btf program
+ * on the syscall tracepoints runs under the probe's preempt guard): it has finished long before the
+ * next apply() writes again.
  */
 /** @brief Compiled hook tables (struct sel_hook) at SEL_HOOK_IDX(generation, slot). */
 struct {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Wire ABI and table layouts of the syscall_tracepoint backend (programs/syscall/): TracingPolicy
- * `kprobes: [{syscall: true}]` hooks evaluated on raw_syscalls/sys_enter (and sys_exit).
+ * `kprobes: [{syscall: true}]` hooks evaluated on the raw syscall tracepoints sys_enter (and sys_exit), typed (tp_btf).
  * packages/collector/src/syscall/layout.ts mirrors every struct here; layout.test.ts compares that
  * mirror with the BTF of sel_alignchecker.o and generic.o.
  *

@@ -1,4 +1,4 @@
-// The syscall_tracepoint backend end to end: real BPF programs on raw_syscalls, real processes.
+// The syscall_tracepoint backend end to end: real BPF programs on the raw syscall tracepoints, real processes.
 // Safety: every Sigkill rule is scoped to paths under this test's temporary directory AND to
 // executables copied there by the test (matchBinaries Prefix <work>/); the backend is stopped in
 // afterAll, and a failing test cannot leave a program behind (nothing is pinned).

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * raw_syscalls/sys_enter: every syscall of every task passes here, so the first thing done is one
+ * sys_enter (the raw syscall tracepoint, typed): every syscall of every task passes here, so the first thing done is one
  * hash lookup of the syscall number in sel_syscalls; a number no hook watches returns at once. For a
  * watched number, each hook of the live generation's chain is evaluated (sel__run_hook), and the
  * first matching selector's actions run: a signal (bpf_send_signal: delivered on the return to user
@@ -11,6 +11,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
 #include "compiler.h"
 #include "sel_filter.h"
 
@@ -260,10 +261,15 @@ __noinline int sel__run_hook(__u32 slot, __u32 pos)
 	return 0;
 }
 
-SEC("tracepoint/raw_syscalls/sys_enter")
-int sel_sys_enter(struct trace_event_raw_sys_enter *ctx)
+/*
+ * tp_btf, not a `tracepoint` program: a classic tracepoint program runs behind perf's record copy for
+ * every syscall of every task, a typed one is called directly with the registers (bench/openat-flood:
+ * the dispatch alone cost ~175 ns per syscall the classic way).
+ */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sel_sys_enter, struct pt_regs *regs, long id)
 {
-	__u32 nr = (__u32)ctx->id, zero = 0, gen, i, tgid;
+	__u32 nr = (__u32)id, zero = 0, gen, i, tgid;
 	struct task_struct *task;
 	struct sel_conf *conf;
 	struct sel_heap *h;
@@ -293,13 +299,13 @@ int sel_sys_enter(struct trace_event_raw_sys_enter *ctx)
 	h->gen = gen;
 	h->tgid = tgid;
 	h->nr = nr;
-	/* Constant offsets: the verifier refuses a ctx pointer moved by a loop. */
-	h->args[0] = ctx->args[0];
-	h->args[1] = ctx->args[1];
-	h->args[2] = ctx->args[2];
-	h->args[3] = ctx->args[3];
-	h->args[4] = ctx->args[4];
-	h->args[5] = ctx->args[5];
+	/* The x86-64 syscall ABI: arguments in di, si, dx, r10, r8, r9 (regs is a trusted BTF pointer). */
+	h->args[0] = regs->di;
+	h->args[1] = regs->si;
+	h->args[2] = regs->dx;
+	h->args[3] = regs->r10;
+	h->args[4] = regs->r8;
+	h->args[5] = regs->r9;
 	for (i = 0; i < SEL_MAX_CHAIN; i++) {
 		__u32 slot = v->slots[gen][i];
 

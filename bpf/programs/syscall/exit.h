@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * raw_syscalls/sys_exit, attached only while some hook reports at sys_exit (`return: true`): the
+ * sys_exit (typed), attached only while some hook reports at sys_exit (`return: true`): the
  * records sys_enter parked for this thread get the return value and are submitted. A parked record
  * whose syscall never returns (exit, a successful execve of another number) stays until the LRU
  * evicts it or the thread's next call of that hook replaces it.
@@ -8,13 +8,15 @@
 #pragma once
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 #include "compiler.h"
 #include "sel_filter.h"
 
-SEC("tracepoint/raw_syscalls/sys_exit")
-int sel_sys_exit(struct trace_event_raw_sys_exit *ctx)
+/* Typed like sys_enter (enter.h): the syscall number is read back from the registers. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sel_sys_exit, struct pt_regs *regs, long ret)
 {
-	__u32 nr = (__u32)ctx->id, i;
+	__u32 nr = (__u32)regs->orig_ax, i;
 	struct sel_pending_key pk;
 	struct sel_nr *v;
 
@@ -34,7 +36,7 @@ int sel_sys_exit(struct trace_event_raw_sys_exit *ctx)
 		if (!p)
 			continue;
 		if (p->msg.nr == nr) {
-			p->msg.ret = ctx->ret;
+			p->msg.ret = ret;
 			p->msg.common.flags |= SEL_MSG_RETURN;
 			len = p->msg.common.size;
 			if (len > sizeof(*p))

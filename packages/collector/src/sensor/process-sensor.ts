@@ -34,6 +34,8 @@ export class ProcessSensor {
   private readonly procfsStats = { discovered: 0, alreadyTracked: 0 };
   private batchesSeen = 0;
   private final: SensorCounters | null = null;
+  /** Maps exist only after load(): counters() of a start() that failed earlier must not look them up. */
+  private loaded = false;
 
   constructor(private readonly opts: ProcessSensorOptions) {}
 
@@ -44,6 +46,7 @@ export class ProcessSensor {
     try {
       bpfCall(() => obj.setMapMaxEntries('tg_rb_events', this.opts.ringBufferBytes));
       bpfCall(() => obj.load());
+      this.loaded = true;
       const conf = Buffer.alloc(LAYOUTS.tg_conf.size);
       conf.writeUInt32LE(this.opts.maxArgsBytes, LAYOUTS.tg_conf.fields.max_args_bytes);
       bpfCall(() => obj.mapUpdate('tg_conf_map', u32(0), conf, 0));
@@ -105,7 +108,7 @@ export class ProcessSensor {
     const kernel = {} as SensorCounters['kernel'];
     for (const [name, idx] of Object.entries(KernelCounter) as [keyof typeof KernelCounter, number][]) {
       kernel[name] = 0;
-      const v = this.obj?.mapLookup('tg_counters', u32(idx));
+      const v = this.loaded ? this.obj?.mapLookup('tg_counters', u32(idx)) : null;
       if (v) for (let off = 0; off + 8 <= v.length; off += 8) kernel[name] += Number(v.readBigUInt64LE(off));
     }
     return {
@@ -134,6 +137,7 @@ export class ProcessSensor {
       this.final = this.counters();
       this.obj.close();
       this.obj = null;
+      this.loaded = false;
     }
     this.reader = null;
   }

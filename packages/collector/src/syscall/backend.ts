@@ -83,6 +83,8 @@ export class SyscallBackend {
   private nrs = new Set<number>();
   private followBits = new Map<number, number>();
   private final: SyscallBackendStats | null = null;
+  /** Maps exist only after load(): stats() of a start() that failed earlier must not look them up. */
+  private loaded = false;
   private readonly opts: Required<SyscallBackendOptions>;
 
   constructor(opts: SyscallBackendOptions = {}) {
@@ -112,6 +114,7 @@ export class SyscallBackend {
     try {
       bpfCall(() => obj.setMapMaxEntries('sel_rb_events', this.opts.ringBufferBytes));
       bpfCall(() => obj.load());
+      this.loaded = true;
       this.writeConf(0, false);
       // Exec/fork/exit bookkeeping first, then the procfs walk: a process created meanwhile is either
       // seen by the kernel side (its entry wins, BPF_NOEXIST) or found by the walk.
@@ -278,7 +281,7 @@ export class SyscallBackend {
     const kernel = {} as SyscallBackendStats['kernel'];
     for (const [name, idx] of Object.entries(SelCounter) as [keyof typeof SelCounter, number][]) {
       kernel[name] = 0;
-      const v = this.obj?.mapLookup('sel_counters', u32(idx));
+      const v = this.loaded ? this.obj?.mapLookup('sel_counters', u32(idx)) : null;
       if (v) for (let off = 0; off + 8 <= v.length; off += 8) kernel[name] += Number(v.readBigUInt64LE(off));
     }
     const live = this.written[this.gen]!;
@@ -314,6 +317,7 @@ export class SyscallBackend {
       this.final = this.stats();
       this.obj.close();
       this.obj = null;
+      this.loaded = false;
     }
     this.reader = null;
     this.written = [new Map(), new Map()];
