@@ -168,6 +168,14 @@ export interface FanotifyGuardOptions {
   debugStallMs?: number;
   /** Test hook: the watchdog's answers fail (EIO), so it falls back to dropping the group. Default false. */
   debugFailWatchdog?: boolean;
+  /**
+   * The allow cache (default true): a file that no rule of the table can ever match — every rule of
+   * that event kind names its files by inode or exact path, and this file is none of them — gets an
+   * inode ignore mark for that kind after its first allowed event, so its later execs/opens are not
+   * queued to the responder at all. Every setTable() flushes the cache; a write to the file drops its
+   * mark. Marks are evictable (5.19+); on older kernels at most 16,384 are kept (then cacheFull).
+   */
+  allowCache?: boolean;
 }
 
 export interface FanotifyMask {
@@ -194,6 +202,14 @@ export interface FanotifyGuardStats {
   timeouts: number;
   /** Answered FAN_ALLOW by the watchdog because the responder was stuck. */
   watchdogAllows: number;
+  /** Allow-cache ignore marks added (each saves the responder every later event of that file and kind). */
+  cached: number;
+  /** setTable() calls that flushed the allow cache. */
+  cacheFlushes: number;
+  /** Files not cached because the pinned-mark limit was reached (kernels without FAN_MARK_EVICTABLE). */
+  cacheFull: number;
+  /** fanotify_mark() refusals while adding a cache mark (the event itself was answered). */
+  cacheFailures: number;
   /** The group was dropped after answering failed (the kernel allowed everything pending); see reason. */
   failed: boolean;
   /** Empty unless failed. */

@@ -37,6 +37,9 @@ constexpr uint8_t kFlagUid = 1, kFlagExeInode = 2, kFlagFileInode = 4;
 constexpr size_t kReadBytes = 16384;
 // How long close() waits for a responder stuck in the kernel before leaving it behind (detached).
 constexpr auto kJoinGrace = std::chrono::seconds(2);
+// Allow-cache ignore marks that pin their inode (kernels before 5.19 lack FAN_MARK_EVICTABLE): at most
+// this many, then files are no longer cached (counted in cacheFull).
+constexpr uint64_t kMaxPinnedMarks = 16384;
 
 int64_t NowNs() {
   struct timespec ts;
@@ -117,9 +120,19 @@ struct FanotifyCore {
   int64_t watchdog_ns = 0;
   int64_t debug_stall_ns = 0;
   bool debug_fail_watchdog = false;  // test hook: the watchdog's answers fail (EIO)
+  bool allow_cache = true;
 
   std::mutex table_mu;
   std::shared_ptr<const ft::Table> table;  // null: allow everything
+  uint64_t table_gen = 0;                  // guarded by table_mu; bumped by every setTable
+
+  // The allow cache: a file no rule can ever match gets an inode ignore mark for that event kind, so
+  // its later opens/execs are not even queued to us (the exec-deny round trip is the cost of every
+  // exec otherwise). cache_mu orders adding a mark against setTable's flush: a mark decided under an
+  // older table is never added after the flush of the newer one.
+  std::mutex cache_mu;
+  bool evictable = true;      // guarded by cache_mu
+  uint64_t pinned_marks = 0;  // guarded by cache_mu
 
   std::timed_mutex inflight_mu;
   std::vector<Pending> inflight;
@@ -141,7 +154,7 @@ struct FanotifyCore {
   std::atomic<int64_t> last_progress_ns{0};
 
   std::atomic<uint64_t> events{0}, allowed{0}, denied{0}, monitored{0}, reported{0}, dropped_reports{0},
-      timeouts{0}, watchdog_allows{0};
+      timeouts{0}, watchdog_allows{0}, cached{0}, cache_flushes{0}, cache_full{0}, cache_failures{0};
 
   std::thread responder;
   std::thread watchdog;
@@ -200,6 +213,9 @@ struct FanotifyCore {
   void RunResponder();
   void ProcessEvent(size_t i, const Pending& p, std::vector<uint8_t>* reports, uint64_t* report_count);
   void Flush(std::vector<uint8_t>* reports, uint64_t* report_count);
+  void CacheAllow(int fd, uint64_t mask, uint64_t gen);
+  // setTable: swaps the table and drops every allow-cache mark made under the previous one.
+  void ReplaceTable(std::shared_ptr<const ft::Table> next);
   void RunWatchdog();
   // Returns whether the responder is stalled.
   bool WatchdogCheck(uint8_t* buf, size_t len);
@@ -300,9 +316,11 @@ void FanotifyCore::ProcessEvent(size_t i, const Pending& p, std::vector<uint8_t>
     state_cv.wait_for(lock, std::chrono::nanoseconds(debug_stall_ns), [this] { return stop || failed; });
   }
   std::shared_ptr<const ft::Table> snapshot;
+  uint64_t gen;
   {
     std::lock_guard<std::mutex> lock(table_mu);
     snapshot = table;
+    gen = table_gen;
   }
   uint8_t kinds[2];
   size_t nkinds = 0;
@@ -321,7 +339,13 @@ void FanotifyCore::ProcessEvent(size_t i, const Pending& p, std::vector<uint8_t>
     }
   }
   if (outcome == ft::Outcome::kNoMatch) {
-    if (answer(FAN_ALLOW)) allowed++;
+    if (!answer(FAN_ALLOW)) return;
+    allowed++;
+    if (!allow_cache || !snapshot) return;
+    uint64_t cache_mask = 0;
+    if ((p.mask & FAN_OPEN_EXEC_PERM) && snapshot->FileNeverMatches(ft::kExec, facts)) cache_mask |= FAN_OPEN_EXEC_PERM;
+    if ((p.mask & FAN_OPEN_PERM) && snapshot->FileNeverMatches(ft::kOpen, facts)) cache_mask |= FAN_OPEN_PERM;
+    if (cache_mask != 0) CacheAllow(p.fd, cache_mask, gen);
     return;
   }
   if (outcome == ft::Outcome::kUndecided) {
@@ -384,6 +408,43 @@ void FanotifyCore::ProcessEvent(size_t i, const Pending& p, std::vector<uint8_t>
   memcpy(r + kRecordHeaderBytes, path.data(), path_len);
   memcpy(r + kRecordHeaderBytes + path_len, exe.data(), exe_len);
   (*report_count)++;
+}
+
+void FanotifyCore::CacheAllow(int fd, uint64_t mask, uint64_t gen) {
+  std::lock_guard<std::mutex> lock(cache_mu);
+  {
+    std::lock_guard<std::mutex> tl(table_mu);
+    if (gen != table_gen) return;  // decided under a table that has been replaced (and flushed)
+  }
+  if (!evictable && pinned_marks >= kMaxPinnedMarks) {
+    cache_full++;
+    return;
+  }
+  // An ignore mask without FAN_MARK_IGNORED_SURV_MODIFY: a write to the file drops it.
+  unsigned flags = FAN_MARK_ADD | FAN_MARK_IGNORED_MASK;
+  int rc = fanotify_mark(fan_fd, flags | (evictable ? FAN_MARK_EVICTABLE : 0), mask, fd, nullptr);
+  if (rc != 0 && errno == EINVAL && evictable) {  // before 5.19: marks pin their inode
+    evictable = false;
+    rc = fanotify_mark(fan_fd, flags, mask, fd, nullptr);
+  }
+  if (rc != 0) {
+    cache_failures++;
+    return;
+  }
+  cached++;
+  if (!evictable) pinned_marks++;
+}
+
+void FanotifyCore::ReplaceTable(std::shared_ptr<const ft::Table> next) {
+  std::lock_guard<std::mutex> lock(cache_mu);
+  {
+    std::lock_guard<std::mutex> tl(table_mu);
+    table.swap(next);
+    table_gen++;
+  }
+  // Every inode mark of the group is an allow-cache mark (the watches are filesystem marks).
+  if (fanotify_mark(fan_fd, FAN_MARK_FLUSH, 0, AT_FDCWD, nullptr) == 0) cache_flushes++;
+  pinned_marks = 0;
 }
 
 void FanotifyCore::Flush(std::vector<uint8_t>* reports, uint64_t* report_count) {
@@ -605,6 +666,11 @@ FanotifyGuard::FanotifyGuard(const Napi::CallbackInfo& info)
     ThrowInvalidArgument(env, op, "opts.debugFailWatchdog must be a boolean");
   }
   core->debug_fail_watchdog = fail_watchdog.IsBoolean() && fail_watchdog.As<Napi::Boolean>().Value();
+  Napi::Value allow_cache = opts.Get("allowCache");
+  if (!allow_cache.IsUndefined() && !allow_cache.IsBoolean()) {
+    ThrowInvalidArgument(env, op, "opts.allowCache must be a boolean");
+  }
+  core->allow_cache = !allow_cache.IsBoolean() || allow_cache.As<Napi::Boolean>().Value();
   core->self_pid = getpid();
 
   core->fan_fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK, O_RDONLY | O_LARGEFILE | O_CLOEXEC);
@@ -689,8 +755,7 @@ Napi::Value FanotifyGuard::SetTable(const Napi::CallbackInfo& info) {
   std::shared_ptr<const ft::Table> table = ft::Table::Parse(buf.Data(), buf.Length(), &error);
   if (!table) ThrowBpfError(env, "setTable", "decision table", EINVAL, nullptr, error);
   if (!open_) ThrowBpfError(env, "setTable", "decision table", EBADF, nullptr, "the guard is closed");
-  std::lock_guard<std::mutex> lock(core_->table_mu);
-  core_->table.swap(table);
+  core_->ReplaceTable(std::move(table));
   return env.Undefined();
 }
 
@@ -706,6 +771,10 @@ Napi::Value FanotifyGuard::Stats(const Napi::CallbackInfo& info) {
   o.Set("droppedReports", static_cast<double>(c.dropped_reports.load()));
   o.Set("timeouts", static_cast<double>(c.timeouts.load()));
   o.Set("watchdogAllows", static_cast<double>(c.watchdog_allows.load()));
+  o.Set("cached", static_cast<double>(c.cached.load()));
+  o.Set("cacheFlushes", static_cast<double>(c.cache_flushes.load()));
+  o.Set("cacheFull", static_cast<double>(c.cache_full.load()));
+  o.Set("cacheFailures", static_cast<double>(c.cache_failures.load()));
   std::lock_guard<std::mutex> lock(c.state_mu);
   o.Set("failed", c.failed);
   o.Set("reason", c.reason);

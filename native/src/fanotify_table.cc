@@ -199,6 +199,9 @@ std::shared_ptr<const Table> Table::Parse(const uint8_t* data, size_t len, std::
     }
     if (rule.event == kExec) table->has_exec_ = true;
     if (rule.event == kOpen) table->has_open_ = true;
+    if (rule.file_op != kFileInode && rule.file_op != kFileEqual) {
+      (rule.event == kExec ? table->cacheable_exec_ : table->cacheable_open_) = false;
+    }
     table->rules_.push_back(std::move(rule));
   }
   if (off != rules_end) {
@@ -253,6 +256,22 @@ Outcome Table::Evaluate(uint8_t event, EventFacts& facts, const Rule** out) cons
     return Outcome::kMatch;
   }
   return Outcome::kNoMatch;
+}
+
+bool Table::FileNeverMatches(uint8_t event, EventFacts& facts) const {
+  if (!(event == kExec ? cacheable_exec_ : cacheable_open_)) return false;
+  for (const Rule& rule : rules_) {
+    if (rule.event != event) continue;
+    if (!rule.file.inodes.empty()) {
+      Inode i;
+      if (!facts.FileInode(&i) || HasInode(rule.file.inodes, i)) return false;
+    }
+    if (!rule.file.strings.empty()) {
+      const std::string* path;
+      if (!facts.FilePath(&path) || AnyString(rule.file.strings, *path, kFileEqual)) return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace fantable

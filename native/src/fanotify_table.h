@@ -131,6 +131,13 @@ class Table {
   Outcome Evaluate(uint8_t event, EventFacts& facts, const Rule** rule) const;
 
   bool HasRulesFor(uint8_t event) const { return event == kExec ? has_exec_ : has_open_; }
+  // Whether no rule of this kind can ever match the event's file — whoever accesses it, by whatever
+  // path it is reached later. Only decidable when every rule of the kind names its files by inode or
+  // exact path (no "any", prefix or postfix): then a file that is none of them never matches, and its
+  // later events of this kind may be left to a kernel ignore mark (the allow cache). A renamed or
+  // hard-linked copy of such a file keeps the answer it had: the content was allowed. False when a
+  // fact cannot be read.
+  bool FileNeverMatches(uint8_t event, EventFacts& facts) const;
   size_t size() const { return rules_.size(); }
 
  private:
@@ -138,6 +145,8 @@ class Table {
   std::vector<Rule> rules_;
   bool has_exec_ = false;
   bool has_open_ = false;
+  bool cacheable_exec_ = true;  // every exec rule names files by inode / exact path
+  bool cacheable_open_ = true;
 };
 
 }  // namespace fantable

@@ -166,6 +166,56 @@ describe.skipIf(!canFanotify)('FanotifyGuard', () => {
     expect(catStatus()).toBe(0);
   });
 
+  it('allow cache: a file no rule can match is decided once, setTable flushes, a write drops the mark', () => {
+    const { guard } = openGuard();
+    guard.mark(s.dir, { exec: true, open: true });
+    guard.setTable(encodeFanotifyTable([denyExecOfTouch(), denyOpenOfSecret()]));
+    const script = join(s.dir, 'bin/cached.sh');
+    writeFileSync(script, '#!/bin/sh\nexit 3\n', { mode: 0o755 });
+    const run = (): number | null => spawnSync(script).status;
+
+    expect(run()).toBe(3);
+    const first = guard.stats();
+    // the exec (FAN_OPEN_EXEC_PERM) and sh reading the script (FAN_OPEN_PERM): one mark each kind
+    expect(first.cached).toBe(2);
+    for (let i = 0; i < 5; i++) expect(run()).toBe(3);
+    expect(guard.stats().events).toBe(first.events); // not even queued any more
+    // a file a rule names is never cached: every exec of it is decided (and denied)
+    for (let i = 0; i < 3; i++) expect(spawnSync(touch, [join(s.dir, 'never')]).error).toMatchObject({ code: 'EPERM' });
+    expect(guard.stats()).toMatchObject({ denied: 3, cached: 2 });
+
+    // a new table that denies the cached file takes effect at once (the cache was flushed)
+    guard.setTable(encodeFanotifyTable([{ id: 5, event: 'exec', verdict: 'deny', file: { op: 'inode', values: [{ kind: 'inode', ...inodeOf(script) }] } }]));
+    expect(spawnSync(script).error).toMatchObject({ code: 'EPERM' });
+    expect(guard.stats().cacheFlushes).toBe(2);
+
+    // cached again under a table that does not name it; a write to the file drops the mark
+    guard.setTable(encodeFanotifyTable([denyExecOfTouch()]));
+    expect(run()).toBe(3);
+    const before = guard.stats();
+    expect(before.cached).toBe(4);
+    expect(run()).toBe(3);
+    expect(guard.stats().events).toBe(before.events);
+    writeFileSync(script, '#!/bin/sh\nexit 4\n', { mode: 0o755 });
+    expect(run()).toBe(4);
+    expect(guard.stats().events).toBeGreaterThan(before.events);
+    expect(guard.stats().cacheFailures).toBe(0);
+  });
+
+  it('allow cache: prefix rules and allowCache: false decide every event', () => {
+    const script = join(s.dir, 'bin/uncached.sh');
+    writeFileSync(script, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const prefixRule: FanotifyRule = { id: 7, event: 'exec', verdict: 'deny', file: { op: 'prefix', values: [{ kind: 'string', value: `${s.dir}/data/` }] } };
+    for (const [opts, rules] of [[{}, [prefixRule]], [{ allowCache: false }, [denyExecOfTouch()]]] as const) {
+      const { guard } = openGuard(opts);
+      guard.mark(s.dir, { exec: true, open: false });
+      guard.setTable(encodeFanotifyTable([...rules]));
+      for (let i = 0; i < 3; i++) expect(spawnSync(script).status).toBe(0);
+      expect(guard.stats()).toMatchObject({ events: 3, allowed: 3, cached: 0 });
+      guard.close();
+    }
+  });
+
   describe('table validation', () => {
     const good = () => encodeFanotifyTable([denyOpenOfSecret()]);
     const mutate = (f: (b: Buffer) => Buffer | void): Buffer => {

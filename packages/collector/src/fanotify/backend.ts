@@ -39,6 +39,8 @@ export interface FanotifyBackendOptions {
   anyFileMarkPaths?: string[];
   /** Test hook (see FanotifyGuardOptions.debugStallMs). */
   debugStallMs?: number;
+  /** See FanotifyGuardOptions.allowCache (default true). */
+  allowCache?: boolean;
 }
 
 export interface FanotifyMarkState {
@@ -200,6 +202,7 @@ export class FanotifyBackend {
           watchdogMs: o.watchdogMs ?? 1000,
           maxQueuedBatches: o.maxQueuedBatches ?? 64,
           ...(o.debugStallMs !== undefined ? { debugStallMs: o.debugStallMs } : {}),
+          ...(o.allowCache !== undefined ? { allowCache: o.allowCache } : {}),
         }),
     );
   }
@@ -251,7 +254,7 @@ export class FanotifyBackend {
     const s = this.guard?.stats() ??
       this.lastStats ?? {
         events: 0, allowed: 0, denied: 0, monitored: 0, reported: 0, droppedReports: 0,
-        timeouts: 0, watchdogAllows: 0, failed: false, reason: '',
+        timeouts: 0, watchdogAllows: 0, cached: 0, cacheFlushes: 0, cacheFull: 0, cacheFailures: 0, failed: false, reason: '',
       };
     return { ...s, decodeErrors: this.decodeErrors, rules: this.ruleCount, marks: [...this.marks.values()].map((m) => ({ ...m })) };
   }
