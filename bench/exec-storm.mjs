@@ -35,7 +35,8 @@ const hwmKb = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/s
 const storm = (marker) => Number(execFileSync(driver, [String(EXECS), TRUE, marker], { encoding: 'utf8' }).trim());
 
 // An exec-deny policy (fanotify FAN_OPEN_EXEC_PERM on this kernel) for a binary the storm never runs:
-// every exec of the storm then goes through the permission check and the native responder.
+// the first exec of /usr/bin/true (and of the dynamic loader) goes through the permission check and
+// the native responder; then the allow cache (an inode ignore mark) answers in the kernel.
 const denyPolicy = join(work, 'deny.yaml');
 writeFileSync(
   denyPolicy,
