@@ -91,6 +91,21 @@ describe.skipIf(!canRunBpf())('exec and open deny policies (fanotify backend)', 
     expect(existsSync(join(dir, marker))).toBe(false);
   });
 
+  it('policy list shows the fanotify counters; a binary no rule names is cached after its first exec', () => {
+    const free = join(dir, 'free-true');
+    copyFileSync('/usr/bin/true', free);
+    chmodSync(free, 0o755);
+    for (let i = 0; i < 3; i++) expect(sh(free).code).toBe(0);
+    const r = spawnSync(process.execPath, [join(ROOT, 'packages/agent/dist/main.js'), 'policy', 'list', '--socket', sock], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('backend fanotify_exec:'));
+    expect(line, r.stdout).toBeDefined();
+    expect(Number(/ cached=(\d+)/.exec(line!)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(Number(/ denied=(\d+)/.exec(line!)?.[1])).toBeGreaterThanOrEqual(1);
+    // the denied binary is never cached: still denied after all the execs above
+    expect(sh(`${touch} ${dir}/m-after-cache`).code).toBe(126);
+  });
+
   it('does not catch a renamed copy (a new file: path and inode both differ) — as the README states', () => {
     copyFileSync(touch, join(dir, 'copy-of-touch'));
     chmodSync(join(dir, 'copy-of-touch'), 0o755);

@@ -22,6 +22,16 @@ export function formatPolicies(ps: PolicyStatus[]): string {
   return lines.join('\n');
 }
 
+/** One line per backend in use: its numeric counters (events, allowed, denied, cached, …). */
+export function formatBackends(backends: Record<string, Record<string, unknown>>): string {
+  return Object.entries(backends)
+    .map(([name, st]) => {
+      const counters = Object.entries(st).filter(([, v]) => typeof v === 'number' || typeof v === 'boolean');
+      return `backend ${name}: ${counters.map(([k, v]) => `${k}=${String(v)}`).join(' ') || 'no counters'}`;
+    })
+    .join('\n');
+}
+
 export async function policyAdd(socket: string, file: string, mode?: 'enforce' | 'monitor'): Promise<number> {
   let yaml: string;
   try {
@@ -42,7 +52,12 @@ export async function policyDelete(socket: string, name: string): Promise<number
 
 export async function policyList(socket: string, json: boolean): Promise<number> {
   const r = await call(socket, { op: 'policy.list' });
-  process.stdout.write((json ? JSON.stringify(r.policies ?? [], null, 2) : formatPolicies(r.policies ?? [])) + '\n');
+  if (json) {
+    process.stdout.write(JSON.stringify(r.policies ?? [], null, 2) + '\n');
+    return 0;
+  }
+  const backends = formatBackends(r.backends ?? {});
+  process.stdout.write(formatPolicies(r.policies ?? []) + (backends ? `\n${backends}` : '') + '\n');
   return 0;
 }
 

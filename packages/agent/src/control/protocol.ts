@@ -12,5 +12,5 @@ export type ControlRequest =
   | { op: 'sinks.stats' };
 
 export type ControlResponse =
-  | { ok: true; policies?: PolicyStatus[]; sinks?: Record<string, unknown> }
+  | { ok: true; policies?: PolicyStatus[]; backends?: Record<string, Record<string, unknown>>; sinks?: Record<string, unknown> }
   | { ok: false; error: string; code: string; issues?: { path: string; message: string }[] };

@@ -24,7 +24,7 @@ async function handle(req: ControlRequest, t: ControlTarget): Promise<ControlRes
       await policies.delete(req.name);
       return { ok: true };
     case 'policy.list':
-      return { ok: true, policies: policies.list() };
+      return { ok: true, policies: policies.list(), backends: policies.backendStats() };
     case 'policy.mode':
       return { ok: true, policies: [await policies.setMode(req.name, req.mode)] };
     default:
@@ -38,6 +38,15 @@ function failure(e: unknown): ControlResponse {
   return { ok: false, code: 'ERR_INTERNAL', error: (e as Error).message ?? String(e) };
 }
 
+/** One response line: bigints (device and inode numbers) as decimal strings; never throws. */
+function encode(r: ControlResponse): string {
+  try {
+    return JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n';
+  } catch (e) {
+    return JSON.stringify(failure(e)) + '\n';
+  }
+}
+
 export function startControlServer(path: string, target: ControlTarget): Promise<Server> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   chmodSync(dirname(path), 0o700);
@@ -48,7 +57,7 @@ export function startControlServer(path: string, target: ControlTarget): Promise
     sock.on('data', (d: string) => {
       buf += d;
       if (buf.length > MAX_REQUEST_BYTES) {
-        sock.end(JSON.stringify(failure(new PeregrineError('ERR_TOO_LARGE', 'request too large'))) + '\n');
+        sock.end(encode(failure(new PeregrineError('ERR_TOO_LARGE', 'request too large'))));
         return;
       }
       const nl = buf.indexOf('\n');
@@ -59,12 +68,12 @@ export function startControlServer(path: string, target: ControlTarget): Promise
       try {
         req = JSON.parse(line) as ControlRequest;
       } catch {
-        sock.end(JSON.stringify(failure(new PeregrineError('ERR_BAD_REQUEST', 'request is not JSON'))) + '\n');
+        sock.end(encode(failure(new PeregrineError('ERR_BAD_REQUEST', 'request is not JSON'))));
         return;
       }
       handle(req, target).then(
-        (r) => sock.end(JSON.stringify(r) + '\n'),
-        (e: unknown) => sock.end(JSON.stringify(failure(e)) + '\n'),
+        (r) => sock.end(encode(r)),
+        (e: unknown) => sock.end(encode(failure(e))),
       );
     });
     sock.on('error', () => undefined); // a client that went away

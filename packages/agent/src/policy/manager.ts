@@ -147,6 +147,15 @@ export class PolicyManager {
     return [...this.loaded.values()].map((l) => this.status(l));
   }
 
+  /** The counters of every backend that loaded policies use (decisions, caches, drops). */
+  backendStats(): Record<string, Record<string, unknown>> {
+    const used = new Set([...this.loaded.values()].flatMap((l) => l.hooks.map((h) => h.backend)));
+    return Object.fromEntries([...used].flatMap((b) => {
+      const a = this.adapters.get(b);
+      return a ? [[b, a.stats()]] : [];
+    }));
+  }
+
   /** Stops every backend (each drains its reports first), emits what still waited, unloads all. */
   async stop(): Promise<void> {
     await this.serial(async () => {
