@@ -66,8 +66,10 @@ async function withPeregrine(marker, extra = []) {
     agent.stderr.on('data', () => err.includes('peregrine: ready') && res());
     agent.on('exit', (c) => rej(new Error(`agent exited ${c}: ${err}`)));
   });
+  const fan0 = fanotifyCounters();
   const cpu0 = cpuTicks(agent.pid);
   const secs = storm(marker);
+  const fan1 = fanotifyCounters();
   // Let the agent drain (poll interval + pipeline), then measure and stop it.
   await new Promise((r) => setTimeout(r, 500));
   const cpu1 = cpuTicks(agent.pid);
@@ -86,7 +88,17 @@ async function withPeregrine(marker, extra = []) {
     else exitsSeen++;
   }
   rmSync(file, { force: true });
-  return { secs, delivered: Math.min(execs, exitsSeen), execs, exits: exitsSeen, rssKb: rss, cpuSecs: (cpu1 - cpu0) / CLK_TCK };
+  const fan = fan0 && fan1 ? { events: fan1.events - fan0.events, cached: fan1.cached } : null;
+  return { secs, delivered: Math.min(execs, exitsSeen), execs, exits: exitsSeen, rssKb: rss, cpuSecs: (cpu1 - cpu0) / CLK_TCK, fan };
+}
+
+/** The fanotify backend's counters from `policy list` (null without an exec policy). */
+function fanotifyCounters() {
+  const out = execFileSync(process.execPath, [join(ROOT, 'packages/agent/dist/main.js'), 'policy', 'list', '--socket', join(work, 'ctl.sock')], { encoding: 'utf8' });
+  const line = out.split('\n').find((l) => l.startsWith('backend fanotify_exec:'));
+  if (!line) return null;
+  const num = (k) => Number(new RegExp(` ${k}=(\\d+)`).exec(line)?.[1] ?? NaN);
+  return { events: num('events'), cached: num('cached') };
 }
 
 async function withAuditd(marker) {
@@ -144,5 +156,10 @@ for (const mode of MODES) {
   const rss = mode === 'none' ? '–' : `${(median(rs.map((x) => x.rssKb)) / 1024).toFixed(1)} MiB`;
   const cpu = mode === 'none' ? '–' : (median(rs.map((x) => x.cpuSecs)) / (EXECS / 1000)).toFixed(4);
   console.log(`| ${mode} | ${secs.toFixed(3)} | ${((secs / EXECS) * 1e6).toFixed(0)} | ${(secs / base).toFixed(3)}× | ${del} | ${rss} | ${cpu} |`);
+}
+for (const mode of MODES) {
+  const fans = results[mode].map((x) => x.fan).filter(Boolean);
+  if (fans.length === 0) continue;
+  console.log(`\n${mode}: exec permission events answered in user space during a storm of ${EXECS}: ${fans.map((f) => f.events).join(', ')} per round (the rest answered in the kernel by the allow cache: ${fans.map((f) => f.cached).join(', ')} cache marks)`);
 }
 rmSync(work, { recursive: true, force: true });
