@@ -9,6 +9,8 @@
 #pragma once
 #include "sel_msg.h"
 
+#define SEL_TP_PROGS 8 /* copies of the tracepoint program (sel_tp0..7): distinct events attached at once */
+
 /* sel_tp_field.how */
 enum sel_tp_how {
 	SEL_TP_INT = 1,   /* size bytes at off, zero-extended (sel_arg narrows and sign-extends) */
