@@ -66,6 +66,8 @@ export declare class BpfObject {
   /** Attaches a cgroup program (cgroup/connect4 …) to the cgroup v2 directory. */
   attachCgroup(prog: string, cgroupDirPath: string): BpfLink;
   attachUprobe(prog: string, opts: UprobeOptions): BpfLink;
+  /** Attaches a SEC("tracepoint") program to category/event (bpf_program__attach_tracepoint); callable many times. */
+  attachTracepoint(prog: string, category: string, event: string): BpfLink;
   /** Runs an `iter/` program once: attach, bpf_iter_create, read until EOF, detach. Returns its output. */
   iterRead(prog: string): Buffer;
   /**

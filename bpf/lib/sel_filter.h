@@ -58,7 +58,7 @@ FUNC_INLINE __u32 sel__idx(__u32 v, __u32 mask)
 	return v & mask;
 }
 
-/* Reverse the first bytes of argument slot `which` (or the executable: SEL_MAX_ARGS) for the Postfix trie. */
+/* Reverse the first bytes of argument slot `which` (or the executable: SEL_MAX_ARGS, its parent's: + 1) for the Postfix trie. */
 __noinline int sel__reverse(__u32 which)
 {
 	struct sel_heap *h = sel__heap();
@@ -73,10 +73,14 @@ __noinline int sel__reverse(__u32 which)
 		src = &h->str[w];
 		dst = &h->rev[w];
 		len = h->slen[w] < 0 ? 0 : h->slen[w];
-	} else {
+	} else if (w == SEL_MAX_ARGS) {
 		src = &h->exe;
 		dst = &h->exe_rev;
 		len = h->exe_len;
+	} else {
+		src = &h->pexe; /* SEL_MAX_ARGS + 1: the parent's executable */
+		dst = &h->pexe_rev;
+		len = h->pexe_len;
 	}
 	if (len > SEL_STR_MAX - 1)
 		len = SEL_STR_MAX - 1;
@@ -119,6 +123,12 @@ __noinline int sel__read_arg(__u32 i)
 	a = &hook->args[i];
 	if (a->index >= SEL_MAX_ARGS)
 		return 0;
+	if (a->kind == SEL_ARG_PRE) {
+		/* str[i] and slen[i] were filled by the attach point's program (tracepoint fields). */
+		if (a->reverse)
+			sel__reverse(i);
+		return 0;
+	}
 	raw = h->args[a->index];
 	h->ival[i] = 0;
 	h->slen[i] = 0;
@@ -273,39 +283,59 @@ __noinline int sel__match_argf(__u32 s, __u32 fi)
 	return 0;
 }
 
-/* One matchBinaries filter, on the executable recorded for the tgid. */
-FUNC_INLINE bool sel__match_binf(struct sel_heap *h, struct sel_binf *f, __u32 id)
+/*
+ * One binaries filter on one executable (the process's, or its parent's for matchParentBinaries).
+ * follow: followChildren, and this process (or the parent) or one of its ancestors ran a listed binary.
+ */
+FUNC_INLINE bool sel__bin_match(__u8 op, __u32 id, __u32 known, __u32 dev, __u64 ino, __u32 flags, __u32 len,
+				struct sel_strbuf *s, struct sel_strbuf *rev, bool follow)
 {
 	struct sel_ino_key ik = {};
-	__u32 len = h->exe_len;
-	bool found, trunc = h->exe_flags & SEL_EXE_TRUNC;
+	bool found, trunc = flags & SEL_EXE_TRUNC;
 
-	if (!h->exe_known) {
+	if (!known) {
+		if (follow)
+			return op == SEL_BIN_IN;
 		sel__count(SEL_CNT_EXE_UNKNOWN);
 		return false; /* fail closed for the selector: neither In nor NotIn holds */
 	}
-	switch (f->op) {
+	switch (op) {
 	case SEL_BIN_IN:
 	case SEL_BIN_NOTIN:
-		ik.id = id;
-		ik.dev = h->exe_dev;
-		ik.ino = h->exe_ino;
-		found = bpf_map_lookup_elem(&sel_bin_ino, &ik) != NULL;
+		found = follow;
+		if (!found) {
+			ik.id = id;
+			ik.dev = dev;
+			ik.ino = ino;
+			found = bpf_map_lookup_elem(&sel_bin_ino, &ik) != NULL;
+		}
 		if (!found && !trunc)
-			found = sel__str_eq(&h->exe, len, id);
-		return f->op == SEL_BIN_IN ? found : !found;
+			found = sel__str_eq(s, len, id);
+		return op == SEL_BIN_IN ? found : !found;
 	case SEL_BIN_PREFIX:
 	case SEL_BIN_NOTPREFIX:
-		found = sel__str_lpm(&sel_str_prefix, &h->exe, len, id);
-		return f->op == SEL_BIN_PREFIX ? found : !found;
+		found = sel__str_lpm(&sel_str_prefix, s, len, id);
+		return op == SEL_BIN_PREFIX ? found : !found;
 	case SEL_BIN_POSTFIX:
 	case SEL_BIN_NOTPOSTFIX:
 		if (trunc)
 			return false;
-		found = sel__str_lpm(&sel_str_postfix, &h->exe_rev, len, id);
-		return f->op == SEL_BIN_POSTFIX ? found : !found;
+		found = sel__str_lpm(&sel_str_postfix, rev, len, id);
+		return op == SEL_BIN_POSTFIX ? found : !found;
 	}
 	return false;
+}
+
+/* One matchBinaries / matchParentBinaries filter, on the executables recorded for the tgid and its parent. */
+FUNC_INLINE bool sel__match_binf(struct sel_heap *h, struct sel_binf *f, __u32 id)
+{
+	__u64 bit = f->follow ? 1ULL << ((f->follow - 1) & 63) : 0;
+
+	if (f->parent)
+		return sel__bin_match(f->op, id, h->pexe_known, h->pexe_dev, h->pexe_ino, h->pexe_flags, h->pexe_len,
+				      &h->pexe, &h->pexe_rev, (h->pfc_lineage & bit) != 0);
+	return sel__bin_match(f->op, id, h->exe_known, h->exe_dev, h->exe_ino, h->exe_flags, h->exe_len, &h->exe,
+			      &h->exe_rev, (h->fc_lineage & bit) != 0);
 }
 
 /* Whether selector s of the current hook matches (every filter it has). */

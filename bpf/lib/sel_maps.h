@@ -122,6 +122,38 @@ struct {
 	__type(value, __u64);
 } sel_lineage SEC(".maps");
 
+/*
+ * followChildren: user space gives each distinct followChildren value list one of 64 bits and lists
+ * its executables here; sched_process_exec ORs the bits of the file it runs into the process's
+ * sel_fc_lineage, which fork copies to the child (an exec keeps them): "this process or an ancestor ran
+ * one of these binaries".
+ */
+/** @brief followChildren executables by (id 0, dev, ino) → bits. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__type(key, struct sel_ino_key);
+	__type(value, __u64);
+} sel_fc_ino SEC(".maps");
+
+/** @brief followChildren executables by path (struct sel_strbuf, id 0) → bits. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__uint(key_size, sizeof(struct sel_strbuf));
+	__uint(value_size, sizeof(__u64));
+} sel_fc_path SEC(".maps");
+
+/** @brief Per tgid: followChildren bits of itself and its ancestors (set at exec, inherited at fork, seeded from /proc). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u64);
+} sel_fc_lineage SEC(".maps");
+
 /** @brief Per tgid: the executable (struct sel_exe), from sched_process_exec, fork and the procfs walk. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -163,6 +195,16 @@ struct sel_heap {
 	__u64 caps[3];       /* enum sel_cap_type order */
 	__u32 ns[SEL_NS_MAX];
 	__u32 cursor;        /* map-resident loop cursor (see sel_filter.h) */
+	/* matchParentBinaries: the parent's executable, like exe_* above. */
+	struct sel_strbuf pexe;
+	struct sel_strbuf pexe_rev;
+	__u32 pexe_known;
+	__u32 pexe_dev;
+	__u32 pexe_flags;
+	__u32 pexe_len;
+	__u64 pexe_ino;
+	__u64 fc_lineage;    /* sel_fc_lineage of the process */
+	__u64 pfc_lineage;   /* ... and of its parent */
 };
 
 /** @brief Per-CPU scratch for one evaluation (too big for the 512-byte stack). */
@@ -193,6 +235,7 @@ struct sel_path_heap {
 	__u32 off;
 	__u32 truncated;
 	struct sel_exe exe;
+	struct sel_strbuf key; /* sel_fc_path lookup */
 };
 
 /** @brief Per-CPU scratch to resolve an executable's path at exec. */

@@ -15,6 +15,7 @@
 
 enum sel_msg_op {
 	MSG_OP_GENERIC_SYSCALL = 41,
+	MSG_OP_GENERIC_TRACEPOINT = 42, /* the same record from a `tracepoints:` hook (SEL_HOOK_TP, nr = event id) */
 };
 
 #define SEL_MAX_HOOKS 64     /* hook slots per generation */
@@ -36,6 +37,7 @@ enum sel_arg_kind {
 	SEL_ARG_INT = 1,    /* the register value, narrowed to size bytes and sign- or zero-extended to 64 bits */
 	SEL_ARG_STR = 2,    /* NUL-terminated user string (bpf_probe_read_user_str at sys_enter) */
 	SEL_ARG_BUF = 3,    /* user buffer whose length is another argument (char_buf + sizeArgIndex) */
+	SEL_ARG_PRE = 4,    /* string already read into the scratch by the attach point's program (tracepoint fields) */
 };
 
 /* sel_argf.op (matchArgs) */
@@ -95,6 +97,10 @@ enum sel_rl_scope { SEL_RL_THREAD = 0, SEL_RL_PROCESS = 1, SEL_RL_GLOBAL = 2 };
 #define SEL_HOOK_NS 0x10       /* some selector needs namespaces */
 #define SEL_HOOK_EXE_REV 0x20  /* some selector matches the executable's path with Postfix */
 #define SEL_HOOK_FOLLOW 0x40   /* some matchPIDs filter follows forks (sel_lineage) */
+#define SEL_HOOK_PEXE 0x80     /* some selector needs the parent's executable (matchParentBinaries) */
+#define SEL_HOOK_PEXE_REV 0x100 /* ... with Postfix */
+#define SEL_HOOK_TP 0x200      /* a `tracepoints:` hook: records carry MSG_OP_GENERIC_TRACEPOINT */
+#define SEL_HOOK_FC 0x400      /* some binaries filter has followChildren (sel_fc_lineage) */
 
 struct sel_arg {
 	__u8 index;    /* syscall argument 0..5 */
@@ -117,8 +123,10 @@ struct sel_argf {
 };
 
 struct sel_binf {
-	__u8 op; /* enum sel_bin_op */
-	__u8 pad[3];
+	__u8 op;     /* enum sel_bin_op */
+	__u8 parent; /* matchParentBinaries: the parent's executable (sel_exe_map of real_parent's tgid) */
+	__u8 follow; /* followChildren: 1 + the sel_fc_lineage bit of this filter's values, 0 none */
+	__u8 pad;
 };
 
 struct sel_pidf {

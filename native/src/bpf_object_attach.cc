@@ -108,6 +108,24 @@ Napi::Value BpfObject::AttachUprobe(const Napi::CallbackInfo& info) {
   return BpfLink::Wrap(env, link);
 }
 
+// A SEC("tracepoint") program attached to a tracepoint named at run time (one program may serve many).
+Napi::Value BpfObject::AttachTracepoint(const Napi::CallbackInfo& info) {
+  const std::string op = "attachTracepoint";
+  std::string name = ArgString(info, 0, op, "prog");
+  std::string category = ArgString(info, 1, op, "category");
+  std::string event = ArgString(info, 2, op, "event");
+  struct bpf_program* prog = RequireLoadedProg(info.Env(), op, name);
+  LogCapture log;
+  struct bpf_link* link = bpf_program__attach_tracepoint(prog, category.c_str(), event.c_str());
+  if (link == nullptr) {
+    int err = errno;
+    ThrowBpfError(info.Env(), op,
+                  "attach " + Quoted("prog", name) + " to tracepoint '" + category + "/" + event + "'", err,
+                  &log);
+  }
+  return BpfLink::Wrap(info.Env(), link);
+}
+
 Napi::Value BpfObject::IterRead(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string op = "iterRead";

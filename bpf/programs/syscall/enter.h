@@ -15,6 +15,31 @@
 #include "compiler.h"
 #include "sel_filter.h"
 
+/*
+ * matchParentBinaries: the executable sel_exe_map holds for the current parent (real_parent's tgid,
+ * read now: a process reparented to a subreaper is judged by its new parent), and that parent's
+ * followChildren bits.
+ */
+FUNC_INLINE void sel__load_parent(struct sel_heap *h, struct task_struct *task, __u32 flags)
+{
+	__u32 ptgid = BPF_CORE_READ(task, real_parent, tgid);
+	struct sel_exe *e = bpf_map_lookup_elem(&sel_exe_map, &ptgid);
+	__u64 *l = bpf_map_lookup_elem(&sel_fc_lineage, &ptgid);
+
+	h->pfc_lineage = l ? *l : 0;
+	h->pexe_known = 0;
+	if (!e)
+		return;
+	h->pexe_known = 1;
+	h->pexe_dev = e->dev;
+	h->pexe_ino = e->ino;
+	h->pexe_flags = e->flags;
+	h->pexe_len = e->len > SEL_STR_MAX - 1 ? SEL_STR_MAX - 1 : e->len;
+	bpf_probe_read_kernel(h->pexe.s, SEL_STR_MAX, e->path);
+	if (flags & SEL_HOOK_PEXE_REV)
+		sel__reverse(SEL_MAX_ARGS + 1);
+}
+
 FUNC_INLINE void sel__load_process(struct sel_heap *h, __u32 flags)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
@@ -33,6 +58,13 @@ FUNC_INLINE void sel__load_process(struct sel_heap *h, __u32 flags)
 			if (flags & SEL_HOOK_EXE_REV)
 				sel__reverse(SEL_MAX_ARGS);
 		}
+	}
+	if (flags & SEL_HOOK_PEXE)
+		sel__load_parent(h, task, flags);
+	if (flags & SEL_HOOK_FC) {
+		__u64 *l = bpf_map_lookup_elem(&sel_fc_lineage, &h->tgid);
+
+		h->fc_lineage = l ? *l : 0;
 	}
 	if (flags & SEL_HOOK_CRED) {
 		const struct cred *cred = BPF_CORE_READ(task, cred);
@@ -182,7 +214,7 @@ __noinline int sel__act(__u32 s, __u32 pos)
 	}
 
 	m = &h->msg;
-	m->common.op = MSG_OP_GENERIC_SYSCALL;
+	m->common.op = hook->flags & SEL_HOOK_TP ? MSG_OP_GENERIC_TRACEPOINT : MSG_OP_GENERIC_SYSCALL;
 	m->common.flags = monitor ? SEL_MSG_MONITOR : 0;
 	m->common.pad = 0;
 	m->common.ktime = now;

@@ -81,6 +81,31 @@ static __noinline int exe__d_path(const struct path *path, const struct path *ro
 	return 0;
 }
 
+/* followChildren: the bits of the binary just exec'd join those the process inherited. */
+FUNC_INLINE void exe__follow_children(struct sel_path_heap *h, __u32 tgid, __u32 len)
+{
+	struct sel_ino_key ik = { .dev = h->exe.dev, .ino = h->exe.ino };
+	__u64 bits = 0, *v;
+
+	v = bpf_map_lookup_elem(&sel_fc_ino, &ik);
+	if (v)
+		bits |= *v;
+	if (!(h->exe.flags & SEL_EXE_TRUNC)) {
+		__builtin_memset(&h->key, 0, sizeof(h->key));
+		h->key.hdr = len;
+		bpf_probe_read_kernel(h->key.s, len & (SEL_STR_MAX - 1), h->exe.path);
+		v = bpf_map_lookup_elem(&sel_fc_path, &h->key);
+		if (v)
+			bits |= *v;
+	}
+	if (!bits)
+		return;
+	v = bpf_map_lookup_elem(&sel_fc_lineage, &tgid);
+	if (v)
+		bits |= *v;
+	bpf_map_update_elem(&sel_fc_lineage, &tgid, &bits, BPF_ANY);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sel_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -114,6 +139,7 @@ int BPF_PROG(sel_exec, struct task_struct *task, pid_t old_pid, struct linux_bin
 	e->len = len;
 	if (bpf_map_update_elem(&sel_exe_map, &tgid, e, BPF_ANY))
 		sel__count(SEL_CNT_EXE_MAP_FULL);
+	exe__follow_children(h, tgid, len);
 	return 0;
 }
 
@@ -137,6 +163,11 @@ int BPF_PROG(sel_fork, struct task_struct *parent, struct task_struct *child)
 		bits |= *r;
 	if (bits)
 		bpf_map_update_elem(&sel_lineage, &tgid, &bits, BPF_ANY);
+	l = bpf_map_lookup_elem(&sel_fc_lineage, &ptgid);
+	if (l) {
+		bits = *l;
+		bpf_map_update_elem(&sel_fc_lineage, &tgid, &bits, BPF_ANY);
+	}
 	return 0;
 }
 
@@ -153,5 +184,6 @@ int BPF_PROG(sel_exit, struct task_struct *task)
 		return 0;
 	bpf_map_delete_elem(&sel_exe_map, &tgid);
 	bpf_map_delete_elem(&sel_lineage, &tgid);
+	bpf_map_delete_elem(&sel_fc_lineage, &tgid);
 	return 0;
 }

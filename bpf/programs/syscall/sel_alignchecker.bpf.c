@@ -3,6 +3,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "sel_msg.h"
+#include "sel_tp.h"
 
 struct msg_generic_syscall abi_generic_syscall;
 struct sel_msg_arg abi_sel_msg_arg;
@@ -24,6 +25,8 @@ struct sel_u32_key abi_sel_u32_key;
 struct sel_exe abi_sel_exe;
 struct sel_rl_key abi_sel_rl_key;
 struct sel_pending_key abi_sel_pending_key;
+struct sel_tp_field abi_sel_tp_field;
+struct sel_tp_hook abi_sel_tp_hook;
 /* The enums too: user space mirrors their values. */
 enum sel_msg_op abi_sel_msg_op;
 enum sel_arg_kind abi_sel_arg_kind;
@@ -34,5 +37,6 @@ enum sel_cap_type abi_sel_cap_type;
 enum sel_rl_scope abi_sel_rl_scope;
 enum sel_action_taken abi_sel_action_taken;
 enum sel_counter abi_sel_counter;
+enum sel_tp_how abi_sel_tp_how;
 
 char LICENSE[] SEC("license") = "GPL";

@@ -31,7 +31,14 @@ const ALL_SELECTORS = new Set<keyof Selector>([
 ]);
 
 export const BACKENDS: Record<Backend, BackendInfo> = {
-  bpf_lsm: { feature: 'bpf_lsm', canDeny: true, canKill: true, selectors: ALL_SELECTORS, describe: 'BPF LSM program' },
+  bpf_lsm: {
+    feature: 'bpf_lsm',
+    canDeny: true,
+    canKill: true,
+    // lsm.o keeps no parent executables (matchParentBinaries needs the syscall backend's bookkeeping).
+    selectors: new Set([...ALL_SELECTORS].filter((k) => k !== 'matchParentBinaries')),
+    describe: 'BPF LSM program',
+  },
   fmod_ret: { feature: 'fmod_ret', canDeny: true, canKill: true, selectors: ALL_SELECTORS, describe: 'fmod_ret program' },
   kprobe: { feature: 'kprobe', canDeny: false, canKill: true, selectors: ALL_SELECTORS, describe: 'kprobe' },
   fentry: { feature: 'fentry', canDeny: false, canKill: true, selectors: ALL_SELECTORS, describe: 'fentry program' },
@@ -60,7 +67,7 @@ export const BACKENDS: Record<Backend, BackendInfo> = {
     feature: 'syscall_tracepoint',
     canDeny: false,
     canKill: true,
-    selectors: new Set(['matchArgs', 'matchBinaries', 'matchPIDs', 'matchNamespaces', 'matchCapabilities', 'matchActions']),
+    selectors: new Set(['matchArgs', 'matchBinaries', 'matchParentBinaries', 'matchPIDs', 'matchNamespaces', 'matchCapabilities', 'matchActions']),
     describe: 'syscalls/sys_enter_* (and sys_exit_*) tracepoints',
   },
   tracepoint: { feature: 'tracepoint', canDeny: false, canKill: true, selectors: ALL_SELECTORS, describe: 'tracepoint' },

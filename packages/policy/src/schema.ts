@@ -23,7 +23,8 @@ export const ArgSpec = z.strictObject({
 export type ArgSpec = z.output<typeof ArgSpec>;
 
 export const ArgSelector = z.strictObject({
-  index: z.number().int().min(0).max(5),
+  // Up to 63 for tracepoint fields; a kprobe's matchArgs must name a declared argument (0..5) anyway.
+  index: z.number().int().min(0).max(63),
   operator: z.enum(ARG_OPS, { error: (i) => `unknown operator ${JSON.stringify(i.input)}` }),
   values: values.default([]),
 });
@@ -101,7 +102,8 @@ export const TracepointSpec = z.strictObject({
   subsystem: z.string().regex(/^[A-Za-z0-9_]+$/, 'not a tracepoint subsystem'),
   event: z.string().regex(/^[A-Za-z0-9_]+$/, 'not a tracepoint event'),
   raw: z.boolean().optional(),
-  args: z.array(ArgSpec).max(6).default([]),
+  // index: the field's position in the format file, common_* fields included (Tetragon's convention).
+  args: z.array(ArgSpec.extend({ index: z.number().int().min(0).max(63) })).max(6).default([]),
   selectors,
   message,
   tags,

@@ -5,8 +5,9 @@ import { ConnectAdapter } from './adapters/connect.js';
 import { FanotifyAdapter, SharedGuard } from './adapters/fanotify.js';
 import { SyscallAdapter } from './adapters/syscall.js';
 import { LsmAdapter } from './adapters/lsm.js';
+import { TracepointAdapter } from './adapters/tracepoint.js';
 
 export function createAdapters(opts: { cgroup2Root: string | null }): EnforcementAdapter[] {
   const guard = new SharedGuard();
-  return [new ConnectAdapter(opts.cgroup2Root), new FanotifyAdapter(guard, 'exec'), new FanotifyAdapter(guard, 'open'), new SyscallAdapter(), new LsmAdapter()];
+  return [new ConnectAdapter(opts.cgroup2Root), new FanotifyAdapter(guard, 'exec'), new FanotifyAdapter(guard, 'open'), new SyscallAdapter(), new LsmAdapter(), new TracepointAdapter()];
 }

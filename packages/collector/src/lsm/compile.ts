@@ -150,9 +150,19 @@ export function compileLsmHook(policyName: string, spec: LsmHookSpecInput, mode:
     });
     errors.push(err);
     actionIndex.push(map);
-    return { ...s, matchArgs, matchActions: actions };
+    const { matchParentBinaries: _mpb, ...rest } = s;
+    void _mpb;
+    return { ...rest, matchArgs, matchActions: actions, matchBinaries: (s.matchBinaries ?? []).map(({ followChildren: _fc, ...b }) => (void _fc, b)) };
   });
 
+  // lsm.o keeps no parent executables nor followChildren lineage (the syscall backend's objects do).
+  (spec.selectors ?? []).forEach((s, si) => {
+    const sp = `selectors[${si}]`;
+    if (s.matchParentBinaries?.length) bad(`${sp}.matchParentBinaries`, 'matchParentBinaries is not supported by the bpf_lsm backend');
+    (s.matchBinaries ?? []).forEach((b, bi) => {
+      if (b.followChildren) bad(`${sp}.matchBinaries[${bi}].followChildren`, 'followChildren is not supported by the bpf_lsm backend');
+    });
+  });
   // A deny or kill with nothing to narrow it would hit every call of the hook on the machine.
   (spec.selectors ?? []).forEach((s, si) => {
     const acts = (s.matchActions ?? []).map((a) => a.action);

@@ -12,8 +12,8 @@ import { bpfCall, native, type BpfLink, type BpfObject, type RingReader } from '
 import { PeregrineError } from '@peregrine/events';
 import { decodeSyscallBatch, newSyscallDecodeStats, type RawSyscallRecord, type SyscallDecodeStats } from './decode.js';
 import { encodeGeneration, encodeNr, nrUsed, type EncodedGeneration } from './encode.js';
-import { SEL, SEL_LAYOUTS as L, SelCounter } from './layout.js';
-import { descendantBits, readExecutables, readParents } from './procfs.js';
+import { MSG_OP_GENERIC_SYSCALL, SEL, SEL_LAYOUTS as L, SelCounter } from './layout.js';
+import { descendantBits, followChildrenSeed, readExecutables, readParents } from './procfs.js';
 import { syscallName } from './syscalls.js';
 import type { SyscallHook } from './types.js';
 
@@ -27,6 +27,16 @@ export interface SyscallBackendOptions {
   procRoot?: string;
   /** Never evaluate this process's own syscalls (default true): a rule must not kill the agent. */
   excludeSelf?: boolean;
+  /**
+   * For another object built on the same tables (the tracepoint backend's generic_tp.o): the programs
+   * attached at start (default exec/fork/exit bookkeeping and raw sys_enter), the ones not loaded at
+   * all, the opcode of its records, and a step run on each generation before it goes live and after.
+   */
+  startPrograms?: string[];
+  skipPrograms?: string[];
+  opcode?: number;
+  beforeFlip?: (obj: BpfObject, hooks: SyscallHook[], enc: EncodedGeneration) => void;
+  afterFlip?: (obj: BpfObject, hooks: SyscallHook[]) => void;
 }
 
 /** A decoded record with the hook it came from. */
@@ -83,9 +93,10 @@ export class SyscallBackend {
   private nrs = new Set<number>();
   private followBits = new Map<number, number>();
   private final: SyscallBackendStats | null = null;
+  private fcBits = new Map<string, number>();
   /** Maps exist only after load(): stats() of a start() that failed earlier must not look them up. */
   private loaded = false;
-  private readonly opts: Required<SyscallBackendOptions>;
+  private readonly opts: Required<Omit<SyscallBackendOptions, 'beforeFlip' | 'afterFlip'>> & Pick<SyscallBackendOptions, 'beforeFlip' | 'afterFlip'>;
 
   constructor(opts: SyscallBackendOptions = {}) {
     this.opts = {
@@ -94,6 +105,11 @@ export class SyscallBackend {
       pollIntervalMs: opts.pollIntervalMs ?? 5,
       procRoot: opts.procRoot ?? '/proc',
       excludeSelf: opts.excludeSelf ?? true,
+      startPrograms: opts.startPrograms ?? [SYSCALL_PROGRAMS.exec, SYSCALL_PROGRAMS.fork, SYSCALL_PROGRAMS.exitProc, SYSCALL_PROGRAMS.enter],
+      skipPrograms: opts.skipPrograms ?? [],
+      opcode: opts.opcode ?? MSG_OP_GENERIC_SYSCALL,
+      beforeFlip: opts.beforeFlip,
+      afterFlip: opts.afterFlip,
     };
   }
 
@@ -113,12 +129,13 @@ export class SyscallBackend {
     this.final = null;
     try {
       bpfCall(() => obj.setMapMaxEntries('sel_rb_events', this.opts.ringBufferBytes));
+      for (const p of this.opts.skipPrograms) bpfCall(() => obj.setAutoload(p, false));
       bpfCall(() => obj.load());
       this.loaded = true;
       this.writeConf(0, false);
       // Exec/fork/exit bookkeeping first, then the procfs walk: a process created meanwhile is either
       // seen by the kernel side (its entry wins, BPF_NOEXIST) or found by the walk.
-      for (const p of [SYSCALL_PROGRAMS.exec, SYSCALL_PROGRAMS.fork, SYSCALL_PROGRAMS.exitProc, SYSCALL_PROGRAMS.enter]) {
+      for (const p of this.opts.startPrograms) {
         this.links.set(p, bpfCall(() => obj.attach(p)));
       }
       this.seedExecutables(obj);
@@ -180,7 +197,7 @@ export class SyscallBackend {
     const next = this.gen ^ 1;
     let enc: EncodedGeneration;
     try {
-      enc = encodeGeneration(hooks, next, (pid) => this.followBit(pid));
+      enc = encodeGeneration(hooks, next, (pid) => this.followBit(pid), (key) => this.fcBit(key));
     } catch (e) {
       throw new SyscallBackendError(`cannot apply ${hooks.length} syscall hooks: ${(e as Error).message}`, { cause: e });
     }
@@ -220,6 +237,9 @@ export class SyscallBackend {
     for (const h of enc.hooks) bpfCall(() => obj.mapUpdate('sel_hooks', h.key, h.value, 0));
     // 3. followForks: roots and what /proc says descends from them (bits are never reused).
     this.writeFollow(obj);
+    // followChildren: each bit's executables, and the processes (and descendants) already running them.
+    this.writeFollowChildren(obj, enc);
+    this.opts.beforeFlip?.(obj, hooks, enc);
     // 4. This generation's half of every syscall entry.
     const allNrs = new Set([...this.nrs, ...enc.chains.keys()]);
     for (const nr of allNrs) {
@@ -244,9 +264,45 @@ export class SyscallBackend {
       this.links.get(SYSCALL_PROGRAMS.exit)?.destroy();
       this.links.delete(SYSCALL_PROGRAMS.exit);
     }
+    this.opts.afterFlip?.(obj, hooks);
     this.prevHooks = this.liveHooks;
     this.liveHooks = [...hooks];
     this.hooksById = new Map([...this.prevHooks, ...this.liveHooks].map((h) => [h.id, h]));
+  }
+
+  private fcBit(key: string): number {
+    let bit = this.fcBits.get(key);
+    if (bit === undefined) {
+      if (this.fcBits.size >= 64) {
+        throw new SyscallBackendError('followChildren: more than 64 distinct value lists since the backend started (restart it to reset)');
+      }
+      bit = this.fcBits.size;
+      this.fcBits.set(key, bit);
+    }
+    return bit;
+  }
+
+  /**
+   * Bits are never reused while the backend runs, so entries are only ever added: a process marked
+   * by a list stays marked whatever later applies do, as its descendants are.
+   */
+  private writeFollowChildren(obj: BpfObject, enc: EncodedGeneration): void {
+    if (enc.fc.size === 0) return;
+    const or = (map: string, key: Buffer, bits: bigint): void => {
+      const prev = obj.mapLookup(map, key);
+      const v = Buffer.alloc(8);
+      v.writeBigUInt64LE(bits | (prev ? prev.readBigUInt64LE(0) : 0n));
+      bpfCall(() => obj.mapUpdate(map, key, v, 0));
+    };
+    for (const [bit, values] of enc.fc) {
+      const b = 1n << BigInt(bit);
+      for (const v of values) {
+        if (v.dev !== undefined && v.ino !== undefined) or('sel_fc_ino', inoKey(v.dev, v.ino), b);
+        const path = Buffer.from(v.path);
+        if (path.length <= SEL.STR_MAX - 1) or('sel_fc_path', strKey(path), b);
+      }
+    }
+    for (const [pid, bits] of followChildrenSeed(this.opts.procRoot, enc.fc)) or('sel_fc_lineage', u32(pid), bits);
   }
 
   private writeFollow(obj: BpfObject): void {
@@ -267,7 +323,7 @@ export class SyscallBackend {
 
   private onBatch(batch: Buffer): void {
     this.batchesSeen++;
-    const raw = decodeSyscallBatch(batch, this.decodeStats);
+    const raw = decodeSyscallBatch(batch, this.decodeStats, [], this.opts.opcode);
     if (raw.length === 0 || this.listeners.length === 0) return;
     const reports = raw.map((r): SyscallReport => {
       const hook = this.hooksById.get(r.hookId) ?? null;
@@ -323,8 +379,23 @@ export class SyscallBackend {
     this.written = [new Map(), new Map()];
     this.nrs.clear();
     this.followBits.clear();
+    this.fcBits.clear();
     this.gen = 0;
   }
+}
+
+function inoKey(dev: number, ino: bigint): Buffer {
+  const k = Buffer.alloc(L.sel_ino_key.size);
+  k.writeUInt32LE(dev, L.sel_ino_key.fields.dev);
+  k.writeBigUInt64LE(ino, L.sel_ino_key.fields.ino);
+  return k;
+}
+
+function strKey(bytes: Buffer): Buffer {
+  const k = Buffer.alloc(L.sel_strbuf.size);
+  k.writeUInt32LE(bytes.length, L.sel_strbuf.fields.hdr);
+  bytes.copy(k, L.sel_strbuf.fields.s);
+  return k;
 }
 
 function u32(v: number): Buffer {

@@ -31,7 +31,7 @@ export interface KprobeSpecInput {
 export interface SelectorInput {
   matchArgs?: { index: number; operator: string; values?: string[] }[];
   matchBinaries?: { operator: string; values: string[]; followChildren?: boolean }[];
-  matchParentBinaries?: unknown[];
+  matchParentBinaries?: { operator: string; values: string[]; followChildren?: boolean }[];
   matchPIDs?: { operator: string; followForks?: boolean; isNamespacePID?: boolean; values: number[] }[];
   matchNamespaces?: { namespace: string; operator: string; values: string[] }[];
   matchCapabilities?: { type: string; operator: string; isNamespaceCapability?: boolean; values: string[] }[];
@@ -207,9 +207,6 @@ export function compileSyscallHook(
       matchArgs: [], matchBinaries: [], matchPIDs: [], matchNamespaces: [], matchCapabilities: [],
       action: { post: true, signal: 0, rateLimitMs: 0, rateLimitScope: 'thread', actions: [] },
     };
-    if (s.matchParentBinaries?.length) {
-      bad(`${sp}.matchParentBinaries`, 'matchParentBinaries is not supported by the syscall_tracepoint backend (only the calling process\'s own executable is tracked)');
-    }
     const ma = s.matchArgs ?? [];
     if (ma.length > SEL.MAX_ARGF) bad(`${sp}.matchArgs`, `at most ${SEL.MAX_ARGF} matchArgs filters per selector`);
     ma.slice(0, SEL.MAX_ARGF).forEach((f, fi) => {
@@ -221,6 +218,15 @@ export function compileSyscallHook(
     mb.slice(0, SEL.MAX_BINF).forEach((f, fi) => {
       const f2 = compileBinaryFilter(f, `${sp}.matchBinaries[${fi}]`, bad);
       if (f2) out.matchBinaries.push(f2);
+    });
+    // matchParentBinaries share the selector's SEL_MAX_BINF binaries filters.
+    const mpb = s.matchParentBinaries ?? [];
+    if (mb.length + mpb.length > SEL.MAX_BINF) {
+      bad(`${sp}.matchParentBinaries`, `at most ${SEL.MAX_BINF} matchBinaries and matchParentBinaries filters per selector together`);
+    }
+    mpb.slice(0, Math.max(0, SEL.MAX_BINF - mb.length)).forEach((f, fi) => {
+      const f2 = compileBinaryFilter(f, `${sp}.matchParentBinaries[${fi}]`, bad);
+      if (f2) (out.matchParentBinaries ??= []).push(f2);
     });
     const mp = s.matchPIDs ?? [];
     if (mp.length > SEL.MAX_PIDF) bad(`${sp}.matchPIDs`, `at most ${SEL.MAX_PIDF} matchPIDs filters per selector`);
@@ -380,8 +386,10 @@ function compileBinaryFilter(f: { operator: string; values: string[]; followChil
     bad(`${p}.operator`, `unknown operator '${f.operator}' (${ops.join(', ')})`);
     return null;
   }
-  if (f.followChildren) bad(`${p}.followChildren`, 'followChildren is not supported by the syscall_tracepoint backend');
   const op = f.operator as BinaryFilter['operator'];
+  if (f.followChildren && op !== 'In' && op !== 'NotIn') {
+    bad(`${p}.followChildren`, `followChildren applies to the In and NotIn operators only (not ${op})`);
+  }
   const values: BinaryValue[] = [];
   f.values.forEach((v, vi) => {
     const n = Buffer.byteLength(v);
@@ -404,7 +412,7 @@ function compileBinaryFilter(f: { operator: string; values: string[]; followChil
     }
     values.push(bv);
   });
-  return { operator: op, values };
+  return f.followChildren ? { operator: op, values, followChildren: true } : { operator: op, values };
 }
 
 function compileActions(actions: NonNullable<SelectorInput['matchActions']>, p: string, bad: Bad): SelectorAction {

@@ -44,10 +44,11 @@ const ACTIONS: Record<number, RawSyscallRecord['action']> = {
   [ActionTaken.SIGNAL]: 'signal',
 };
 
-export function decodeSyscallRecord(buf: Buffer, o: number, len: number): RawSyscallRecord {
+/** `opcode`: MSG_OP_GENERIC_SYSCALL, or MSG_OP_GENERIC_TRACEPOINT for generic_tp.o's ring (same record). */
+export function decodeSyscallRecord(buf: Buffer, o: number, len: number, opcode: number = MSG_OP_GENERIC_SYSCALL): RawSyscallRecord {
   if (len < MSG_SIZE) throw new DecodeError('bad_size', -1, `record of ${len} bytes is shorter than msg_generic_syscall`);
   const op = buf.readUInt8(o + C.op);
-  if (op !== MSG_OP_GENERIC_SYSCALL) throw new DecodeError('unknown_opcode', op, `unknown opcode ${op}`);
+  if (op !== opcode) throw new DecodeError('unknown_opcode', op, `unknown opcode ${op}`);
   const size = buf.readUInt32LE(o + C.size);
   const argsLen = buf.readUInt16LE(o + M.args_len);
   if (size !== len || MSG_SIZE + argsLen !== size) {
@@ -71,10 +72,10 @@ export function decodeSyscallRecord(buf: Buffer, o: number, len: number): RawSys
     if (kind === ArgKind.INT) {
       if (n !== 8) throw new DecodeError('bad_record', op, `syscall record: int argument of ${n} bytes`);
       args.push({ index, kind: 'int', value: buf.readBigUInt64LE(p) });
-    } else if (kind === ArgKind.STR || kind === ArgKind.BUF) {
+    } else if (kind === ArgKind.STR || kind === ArgKind.BUF || kind === ArgKind.PRE) {
       const bytes = Buffer.from(buf.subarray(p, p + n));
       args.push({
-        index, kind: kind === ArgKind.STR ? 'string' : 'buf', value: utf8.decode(bytes), bytes,
+        index, kind: kind === ArgKind.BUF ? 'buf' : 'string', value: utf8.decode(bytes), bytes,
         fault: (fault & (1 << i)) !== 0, truncated: (trunc & (1 << i)) !== 0,
       });
     } else throw new DecodeError('bad_record', op, `syscall record: argument kind ${kind}`);
@@ -115,6 +116,11 @@ export function newSyscallDecodeStats(): SyscallDecodeStats {
 }
 
 /** Decodes a batch of the native reader ([u32 len][u32 0][record][pad to 8]…); bad records are counted and skipped. */
-export function decodeSyscallBatch(batch: Buffer, stats: SyscallDecodeStats, out: RawSyscallRecord[] = []): RawSyscallRecord[] {
-  return decodeFramedBatch(batch, stats, decodeSyscallRecord, out);
+export function decodeSyscallBatch(
+  batch: Buffer,
+  stats: SyscallDecodeStats,
+  out: RawSyscallRecord[] = [],
+  opcode: number = MSG_OP_GENERIC_SYSCALL,
+): RawSyscallRecord[] {
+  return decodeFramedBatch(batch, stats, (b, o, l) => decodeSyscallRecord(b, o, l, opcode), out);
 }

@@ -4,7 +4,7 @@ import { intTypeInfo } from './compile.js';
 import {
   ArgKind, ArgOp, BinOp, CapType, Filt, HookFlag, LPM_KEY_SIZE, NsKind, RateScope, SEL, SEL_LAYOUTS as L, SetOp, hookIndex, selId,
 } from './layout.js';
-import type { IntArgType, SyscallHook } from './types.js';
+import type { BinaryValue, IntArgType, SyscallHook } from './types.js';
 
 export interface EncodedGeneration {
   gen: number;
@@ -20,6 +20,13 @@ export interface EncodedGeneration {
   u32Set: Buffer[];
   /** Slot of each hook id. */
   slots: Map<number, number>;
+  /** followChildren: the executables of each sel_fc_lineage bit used (for sel_fc_ino, sel_fc_path). */
+  fc: Map<number, BinaryValue[]>;
+}
+
+/** The key a followChildren value list gets its sel_fc_lineage bit by (the same list shares a bit). */
+export function followChildrenKey(values: BinaryValue[]): string {
+  return JSON.stringify(values.map((v) => v.path).sort());
 }
 
 export class EncodeError extends Error {
@@ -70,10 +77,18 @@ const reversed = (s: string): Buffer => Buffer.from(s).reverse();
  * Encodes the hooks for generation `gen`. followBit gives the sel_lineage bit of a followForks pid
  * (stable across generations: the bits live in per-process state).
  */
-export function encodeGeneration(hooks: SyscallHook[], gen: number, followBit: (pid: number) => number): EncodedGeneration {
+export function encodeGeneration(
+  hooks: SyscallHook[],
+  gen: number,
+  followBit: (pid: number) => number,
+  fcBit: (key: string) => number = () => {
+    throw new EncodeError('followChildren needs a backend that assigns sel_fc_lineage bits');
+  },
+): EncodedGeneration {
   if (hooks.length > SEL.MAX_HOOKS) throw new EncodeError(`${hooks.length} hooks: the backend holds at most ${SEL.MAX_HOOKS}`);
   const out: EncodedGeneration = {
     gen, hooks: [], chains: new Map(), strEq: [], strPrefix: [], strPostfix: [], intSet: [], binIno: [], u32Set: [], slots: new Map(),
+    fc: new Map(),
   };
   const ids = new Set<number>();
   hooks.forEach((hook, slot) => {
@@ -87,7 +102,7 @@ export function encodeGeneration(hooks: SyscallHook[], gen: number, followBit: (
     chain.slots.push(slot);
     chain.exit ||= hook.return === true;
     out.chains.set(hook.nr, chain);
-    out.hooks.push(encodeHook(hook, gen, slot, followBit, out));
+    out.hooks.push(encodeHook(hook, gen, slot, followBit, out, fcBit));
   });
   return out;
 }
@@ -98,6 +113,7 @@ function encodeHook(
   slot: number,
   followBit: (pid: number) => number,
   out: EncodedGeneration,
+  fcBit: (key: string) => number,
 ): { key: Buffer; value: Buffer } {
   const H = L.sel_hook.fields;
   const v = Buffer.alloc(L.sel_hook.size);
@@ -137,7 +153,10 @@ function encodeHook(
     const so = H.sel + si * L.sel_selector.size;
     const S = L.sel_selector.fields;
     v.writeUInt8(sel.matchArgs.length, so + S.nargf);
-    v.writeUInt8(sel.matchBinaries.length, so + S.nbinf);
+    // matchParentBinaries follow matchBinaries in the same binf array (parent = 1).
+    const binfs = [...sel.matchBinaries.map((f) => ({ f, parent: false })), ...(sel.matchParentBinaries ?? []).map((f) => ({ f, parent: true }))];
+    if (binfs.length > SEL.MAX_BINF) throw new EncodeError(`hook ${hook.id}: more than ${SEL.MAX_BINF} binaries filters in a selector`);
+    v.writeUInt8(binfs.length, so + S.nbinf);
     v.writeUInt8(sel.matchPIDs.length, so + S.npidf);
     v.writeUInt8(sel.matchNamespaces.length, so + S.nnsf);
     v.writeUInt8(sel.matchCapabilities.length, so + S.ncapf);
@@ -183,10 +202,19 @@ function encodeHook(
       }
     });
 
-    sel.matchBinaries.forEach((f, fi) => {
+    binfs.forEach(({ f, parent }, fi) => {
       const id = selId(gen, slot, si, Filt.BIN + fi);
-      v.writeUInt8(BinOp[f.operator], so + S.binf + fi * L.sel_binf.size + L.sel_binf.fields.op);
-      flags |= HookFlag.EXE;
+      const bo = so + S.binf + fi * L.sel_binf.size;
+      v.writeUInt8(BinOp[f.operator], bo + L.sel_binf.fields.op);
+      flags |= parent ? HookFlag.PEXE : HookFlag.EXE;
+      if (parent) v.writeUInt8(1, bo + L.sel_binf.fields.parent);
+      if (f.followChildren) {
+        const bit = fcBit(followChildrenKey(f.values));
+        v.writeUInt8(bit + 1, bo + L.sel_binf.fields.follow);
+        out.fc.set(bit, f.values);
+        flags |= HookFlag.FC;
+        if (parent) flags |= HookFlag.PEXE;
+      }
       for (const b of f.values) {
         if (f.operator === 'In' || f.operator === 'NotIn') {
           if (b.dev !== undefined && b.ino !== undefined) out.binIno.push(inoKey(id, b.dev, b.ino));
@@ -195,7 +223,7 @@ function encodeHook(
           out.strPrefix.push(lpmKey(id, Buffer.from(b.path)));
         } else {
           out.strPostfix.push(lpmKey(id, reversed(b.path)));
-          flags |= HookFlag.EXE_REV;
+          flags |= parent ? HookFlag.PEXE_REV : HookFlag.EXE_REV;
         }
       }
     });

@@ -6,7 +6,7 @@ import { btf, expectLayout, structs } from '../abi/testdata/btf.js';
 import { bpfObjectPath } from '../paths.js';
 import { LAYOUTS } from '../abi/layout.js';
 import {
-  ActionTaken, ArgKind, ArgOp, BinOp, CapType, LPM_KEY_SIZE, MSG_OP_GENERIC_SYSCALL, NsKind, RateScope, SEL, SEL_COUNTER_COUNT, SEL_LAYOUTS, SelCounter,
+  ActionTaken, ArgKind, ArgOp, BinOp, CapType, LPM_KEY_SIZE, MSG_OP_GENERIC_SYSCALL, MSG_OP_GENERIC_TRACEPOINT, NsKind, RateScope, SEL, SEL_COUNTER_COUNT, SEL_LAYOUTS, SelCounter,
 } from './layout.js';
 
 const checker = bpfObjectPath('sel_alignchecker');
@@ -35,7 +35,7 @@ describe.skipIf(!existsSync(checker) || !existsSync(program))('syscall backend A
     );
     const pick = (e: string, prefix: string): Record<string, number> =>
       Object.fromEntries([...(enums.get(e) ?? new Map<string, number>())].map(([k, v]) => [k.slice(prefix.length), v]));
-    expect(pick('sel_msg_op', '')).toEqual({ MSG_OP_GENERIC_SYSCALL });
+    expect(pick('sel_msg_op', '')).toEqual({ MSG_OP_GENERIC_SYSCALL, MSG_OP_GENERIC_TRACEPOINT });
     expect(pick('sel_arg_kind', 'SEL_ARG_')).toEqual(ArgKind);
     // Same values in the same order (the names differ only in spelling: SEL_OP_NOTPREFIX ↔ NotPrefix).
     expect(Object.values(pick('sel_op', 'SEL_OP_'))).toEqual(Object.values(ArgOp));

@@ -4,6 +4,8 @@
 import type { StructLayout } from '../abi/layout.js';
 
 export const MSG_OP_GENERIC_SYSCALL = 41;
+/** The same record from a `tracepoints:` hook (generic_tp.o, SEL_HOOK_TP). */
+export const MSG_OP_GENERIC_TRACEPOINT = 42;
 
 export const SEL = {
   MAX_HOOKS: 64,
@@ -25,7 +27,7 @@ export const SEL = {
   FOLLOW_ROOTS: 64,
 } as const;
 
-export const ArgKind = { INT: 1, STR: 2, BUF: 3 } as const;
+export const ArgKind = { INT: 1, STR: 2, BUF: 3, PRE: 4 } as const;
 
 export const ArgOp = {
   Equal: 1, NotEqual: 2, Prefix: 3, NotPrefix: 4, Postfix: 5, NotPostfix: 6, GT: 7, LT: 8, Mask: 9, InRange: 10,
@@ -52,7 +54,9 @@ export function selId(gen: number, slot: number, sel: number, filt: number): num
   return ((gen << 31) | (slot << 16) | (sel << 8) | filt) >>> 0;
 }
 
-export const HookFlag = { MONITOR: 0x1, RETURN: 0x2, EXE: 0x4, CRED: 0x8, NS: 0x10, EXE_REV: 0x20, FOLLOW: 0x40 } as const;
+export const HookFlag = {
+  MONITOR: 0x1, RETURN: 0x2, EXE: 0x4, CRED: 0x8, NS: 0x10, EXE_REV: 0x20, FOLLOW: 0x40, PEXE: 0x80, PEXE_REV: 0x100, TP: 0x200, FC: 0x400,
+} as const;
 export const MsgFlag = { MONITOR: 0x1, RETURN: 0x2, FAULT: 0x4, TRUNC: 0x8 } as const;
 export const ActionTaken = { POST: 1, SIGKILL: 2, SIGNAL: 3 } as const;
 export const ExeFlag = { TRUNC: 0x1, PROCFS: 0x2 } as const;
@@ -68,7 +72,7 @@ export const SEL_LAYOUTS = {
   sel_msg_arg: { size: 4, fields: { kind: 0, index: 1, len: 2 } },
   sel_arg: { size: 8, fields: { index: 0, kind: 1, size: 2, is_signed: 3, size_arg: 4, reverse: 5, pad: 6 } },
   sel_argf: { size: 72, fields: { arg: 0, op: 1, nranges: 2, is_signed: 3, pad: 4, a: 8, b: 40 } },
-  sel_binf: { size: 4, fields: { op: 0, pad: 1 } },
+  sel_binf: { size: 4, fields: { op: 0, parent: 1, follow: 2, pad: 3 } },
   sel_pidf: { size: 16, fields: { op: 0, follow: 1, pad: 2, pad2: 4, follow_mask: 8 } },
   sel_nsf: { size: 4, fields: { kind: 0, op: 1, pad: 2 } },
   sel_capf: { size: 16, fields: { type: 0, op: 1, pad: 2, pad2: 4, mask: 8 } },

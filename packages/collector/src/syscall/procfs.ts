@@ -80,3 +80,46 @@ export function descendantBits(parents: Map<number, number>, roots: Map<number, 
   }
   return out;
 }
+
+/**
+ * followChildren at apply: every process whose executable is one of a bit's values, and every
+ * descendant of one, gets the bit (the kernel side does the same for processes exec'd from now on).
+ */
+export function followChildrenSeed(
+  procRoot: string,
+  lists: Map<number, { path: string; dev?: number; ino?: bigint }[]>,
+): Map<number, bigint> {
+  const roots = new Map<number, bigint>();
+  for (const pid of pids(procRoot)) {
+    let path: string;
+    let dev: number;
+    let ino: bigint;
+    try {
+      path = readlinkSync(`${procRoot}/${pid}/exe`);
+      const st = statSync(`${procRoot}/${pid}/exe`, { bigint: true });
+      dev = kernelDev(st.dev);
+      ino = st.ino;
+    } catch {
+      continue;
+    }
+    for (const [bit, values] of lists) {
+      if (values.some((v) => v.path === path || (v.dev === dev && v.ino === ino))) {
+        roots.set(pid, (roots.get(pid) ?? 0n) | (1n << BigInt(bit)));
+      }
+    }
+  }
+  if (roots.size === 0) return roots;
+  const parents = readParents(procRoot);
+  const children = new Map<number, number[]>();
+  for (const [pid, ppid] of parents) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  const out = new Map(roots);
+  for (const [root, bits] of roots) {
+    const stack = [...(children.get(root) ?? [])];
+    while (stack.length > 0) {
+      const pid = stack.pop()!;
+      out.set(pid, (out.get(pid) ?? 0n) | bits);
+      stack.push(...(children.get(pid) ?? []));
+    }
+  }
+  return out;
+}

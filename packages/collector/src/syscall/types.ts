@@ -54,6 +54,8 @@ export interface BinaryValue {
 export interface BinaryFilter {
   operator: 'In' | 'NotIn' | 'Prefix' | 'NotPrefix' | 'Postfix' | 'NotPostfix';
   values: BinaryValue[];
+  /** In/NotIn: a process also matches when an ancestor ran one of the values (inherited across fork and exec). */
+  followChildren?: boolean;
 }
 
 export interface PidFilter {
@@ -95,6 +97,8 @@ export interface SelectorAction {
 export interface CompiledSelector {
   matchArgs: ArgFilter[];
   matchBinaries: BinaryFilter[];
+  /** On the parent's executable; shares the SEL_MAX_BINF filters of a selector with matchBinaries. */
+  matchParentBinaries?: BinaryFilter[];
   matchPIDs: PidFilter[];
   matchNamespaces: NamespaceFilter[];
   matchCapabilities: CapabilityFilter[];

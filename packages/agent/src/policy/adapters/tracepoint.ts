@@ -1,0 +1,82 @@
+// tracepoints → the tracepoint backend (packages/collector/src/tracepoint): the syscall backend's
+// in-kernel selectors over the fields of any subsystem/event; reports come back with the hook id,
+// which is the HookRef's ruleId, and become process_tracepoint events.
+import type { KprobeArgument } from '@peregrine/events';
+import { ConfigError } from '@peregrine/events';
+import { tracepoint } from '@peregrine/collector';
+import type { TracepointSpec } from '@peregrine/policy';
+import { CompileError, type EnforcementAdapter, type HookRef, type PolicyReport } from '../adapter.js';
+
+const ACTION: Record<string, string> = { post: 'Post', sigkill: 'Sigkill', signal: 'Signal' };
+
+function argOf(v: tracepoint.TracepointReport['args'][number], field: tracepoint.TpField | undefined): KprobeArgument {
+  const l = field?.label ? { label: field.label } : {};
+  if (v.kind === 'int') {
+    // The kernel sign-extended signed types to 64 bits.
+    const n = BigInt.asIntN(64, v.value);
+    const signed = field ? !/^u|size_t/.test(field.type) : true;
+    const x = signed ? n : v.value;
+    return x >= BigInt(Number.MIN_SAFE_INTEGER) && x <= BigInt(Number.MAX_SAFE_INTEGER) ? { int_arg: Number(x), ...l } : { long_arg: x.toString(), ...l };
+  }
+  return { string_arg: v.value, ...l };
+}
+
+export class TracepointAdapter implements EnforcementAdapter {
+  readonly backend = 'tracepoint' as const;
+  onReports: (reports: PolicyReport[]) => void = () => undefined;
+  private readonly impl = new tracepoint.TracepointBackend();
+  private started = false;
+
+  constructor() {
+    this.impl.onReport((reports) => this.onBatch(reports));
+  }
+
+  compile(ref: HookRef): unknown[] {
+    const spec = ref.spec as TracepointSpec;
+    try {
+      return [tracepoint.compileTracepointHook(ref.policy, spec, ref.mode, { id: ref.ruleId, path: ref.path })];
+    } catch (e) {
+      if (e instanceof ConfigError) throw new CompileError(e.issues);
+      throw e;
+    }
+  }
+
+  async apply(rules: unknown[]): Promise<void> {
+    if (rules.length === 0) {
+      await this.stop();
+      return;
+    }
+    if (!this.started) {
+      this.impl.start();
+      this.started = true;
+    }
+    this.impl.apply(rules as tracepoint.TracepointHook[]);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await this.impl.stop();
+  }
+
+  stats(): Record<string, unknown> {
+    return this.started ? { ...this.impl.stats() } : { started: false };
+  }
+
+  private onBatch(reports: tracepoint.TracepointReport[]): void {
+    const out: PolicyReport[] = [];
+    for (const r of reports) {
+      const fields = r.hook?.fields ?? [];
+      out.push({
+        ruleId: r.hookId,
+        selector: r.selector,
+        pid: r.tgid,
+        // Records carry argument slots 0..n-1: the declared fields in order.
+        args: r.args.map((a) => argOf(a, fields[a.index])),
+        action: ACTION[r.action] ?? 'Post',
+        monitor: r.monitor,
+      });
+    }
+    if (out.length > 0) this.onReports(out);
+  }
+}
