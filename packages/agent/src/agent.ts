@@ -71,10 +71,12 @@ export class Agent {
     const out: PeregrineEvent[] = [];
     for (const r of raw) for (const e of this.enricher.process(r, now)) out.push(e);
     this.publish(out);
+    // The watermark moved: policy reports waiting for these records can be resolved now.
+    for (const t of this.tickers) t(now);
   }
 
   /** Where pids of policy events are resolved to their process and parent. */
-  get processes(): Pick<Enricher, 'processOfPid'> {
+  get processes(): Pick<Enricher, 'processOfPid' | 'watermarkNs' | 'ktimeToIso'> {
     return this.enricher;
   }
 

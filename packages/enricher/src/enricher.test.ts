@@ -432,6 +432,26 @@ describe('Enricher: processOfPid', () => {
     expect(e.processOfPid(201)?.process.exec_id).toBe(id(image));
     expect(e.processOfPid(999)).toBeUndefined();
   });
+
+  it('resolves at a ktime: a report from before the exec names the forked image; the watermark follows the records', () => {
+    const e = enricher();
+    const parent = key(210, 1_000);
+    const child = key(211, 2_000);
+    const image = key(211, 3_000);
+    expect(e.watermarkNs()).toBe(0n);
+    e.process(exec(parent, { binary: '/usr/bin/dash' }));
+    e.process(clone(child, parent));
+    e.process(exec(image, { binary: '/usr/bin/cat', parent, replaces: child }));
+    expect(e.watermarkNs()).toBe(3_000n);
+    // the child opened its redirect (2,500) before it exec'd cat (3,000)
+    expect(e.processOfPid(211, 2_500n)?.process.exec_id).toBe(id(child));
+    expect(e.processOfPid(211, 2_500n)?.process.binary).toBe('/usr/bin/dash');
+    expect(e.processOfPid(211, 3_500n)?.process.binary).toBe('/usr/bin/cat');
+    expect(e.processOfPid(211)?.process.binary).toBe('/usr/bin/cat');
+    // before anything known of the pid: the oldest known image (best effort)
+    expect(e.processOfPid(211, 500n)?.process.binary).toBe('/usr/bin/cat');
+    expect(e.ktimeToIso(3_000n)).toBe(iso(3_000));
+  });
 });
 
 describe('Enricher: optional process fields', () => {

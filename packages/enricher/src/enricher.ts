@@ -32,6 +32,14 @@ import type { CacheEntry } from './process-cache.js';
 import { signalName } from './signals.js';
 import type { EnricherStats } from './stats.js';
 
+interface PidImage {
+  id: string;
+  /** ktime the image began (its exec, or the fork for a child that has not exec'd). */
+  since: bigint;
+  /** The image before it (kept by value: a replaced clone image leaves the cache at once). */
+  prev: { since: bigint; ctx: { process: Process; parent?: Process } } | null;
+}
+
 export class Enricher {
   private readonly nodeName: string;
   private readonly enableAncestors: boolean;
@@ -41,8 +49,13 @@ export class Enricher {
   private readonly cache: ProcessCache;
   private readonly pending: PendingQueue;
   private readonly ready = new ReadyHeap();
-  /** The exec_id of the image each live pid runs now: policy events name a pid, not an image. */
-  private readonly byPid = new Map<number, string>();
+  /**
+   * The image each live pid runs now (exec_id and the ktime it began), and the one before it: policy
+   * events name a pid and a time, and a report can be read after its process exec'd again.
+   */
+  private readonly byPid = new Map<number, PidImage>();
+  /** The largest ktime of the records handled so far: every record up to it has been seen. */
+  private watermark = 0n;
   /** The last image of recently exited pids: a policy report may be read after its process's exit. */
   private readonly exitedByPid = new Map<number, { process: Process; parent?: Process }>();
   private static readonly EXITED_KEPT = 4096;
@@ -81,6 +94,7 @@ export class Enricher {
     if (raw.kind === 'exec') this.counters.execs++;
     else if (raw.kind === 'exit') this.counters.exits++;
     else this.counters.clones++;
+    if (raw.ktime > this.watermark) this.watermark = raw.ktime;
     this.handle(raw, nowMs, out, false);
     this.drain(nowMs, out);
     return out;
@@ -120,13 +134,38 @@ export class Enricher {
     return this.cache.peek(execId)?.process;
   }
 
-  /** The image a live pid runs now, with its parent: the process context of a policy event. */
-  processOfPid(pid: number): { process: Process; parent?: Process } | undefined {
-    const id = this.byPid.get(pid);
-    const entry = id === undefined ? undefined : this.cache.peek(id);
-    if (entry === undefined) return this.exitedByPid.get(pid);
+  /**
+   * The process context of a policy event: the image pid ran at ktime `atNs` (default: now), with its
+   * parent — the image before the last exec (or the fork's) when the event predates that exec.
+   */
+  processOfPid(pid: number, atNs?: bigint): { process: Process; parent?: Process } | undefined {
+    const img = this.byPid.get(pid);
+    if (img === undefined) return this.exitedByPid.get(pid);
+    if (atNs !== undefined && atNs < img.since && img.prev !== null && atNs >= img.prev.since) return img.prev.ctx;
+    return this.contextOf(img.id) ?? this.exitedByPid.get(pid);
+  }
+
+  private contextOf(id: string): { process: Process; parent?: Process } | undefined {
+    const entry = this.cache.peek(id);
+    if (entry === undefined) return undefined;
     const parent = this.cache.parentOf(entry);
     return parent === null ? { process: entry.process } : { process: entry.process, parent: parent.process };
+  }
+
+  /** Every process record with a ktime up to this one has been handled (0n before the first). */
+  watermarkNs(): bigint {
+    return this.watermark;
+  }
+
+  /** CLOCK_MONOTONIC ns → the RFC3339 time the events carry. */
+  ktimeToIso(ns: bigint): string {
+    return this.clock.ktimeToIso(ns);
+  }
+
+  private setImage(pid: number, id: string, since: bigint): void {
+    const cur = this.byPid.get(pid);
+    const ctx = cur === undefined ? undefined : this.contextOf(cur.id);
+    this.byPid.set(pid, { id, since, prev: cur === undefined || ctx === undefined ? null : { since: cur.since, ctx } });
   }
 
   /** The exec_id this enricher gives the image `key`. */
@@ -168,7 +207,7 @@ export class Enricher {
     // Insert (taking the reference on the parent) before releasing the replaced image: for an exec without
     // fork the replaced image is the parent and must not reach refcount 0 in between.
     const entry = this.cache.insert(process, parent ?? null, nowMs);
-    this.byPid.set(raw.key.pid, id);
+    this.setImage(raw.key.pid, id, raw.key.ktime);
     if (raw.replaces !== null) {
       const replaced = sameKey(raw.replaces, raw.parent) ? parent : this.cache.peek(b.execId(raw.replaces));
       if (replaced !== undefined) this.cache.exited(replaced, nowMs);
@@ -204,7 +243,7 @@ export class Enricher {
       process = b.unknown(raw.key, raw.key.pid, id, flagsString(raw.flags | ExecFlag.clone | ExecFlag.miss), parentId);
     }
     this.cache.insert(process, parent ?? null, nowMs);
-    this.byPid.set(raw.key.pid, id);
+    this.setImage(raw.key.pid, id, raw.key.ktime);
     this.wake(id);
   }
 
@@ -236,7 +275,7 @@ export class Enricher {
     body.time = time;
     const ev: ProcessExitEvent = { process_exit: body, node_name: this.nodeName, time };
     out.push(ev);
-    if (this.byPid.get(raw.key.pid) === id) {
+    if (this.byPid.get(raw.key.pid)?.id === id) {
       this.byPid.delete(raw.key.pid);
       this.exitedByPid.delete(raw.key.pid);
       this.exitedByPid.set(raw.key.pid, parent === null ? { process } : { process, parent: parent.process });

@@ -30,6 +30,11 @@ export interface PolicyReport {
   monitor: boolean;
   /** The return value, for hooks that report at return. */
   ret?: KprobeArgument;
+  /**
+   * CLOCK_MONOTONIC ns of the kernel-side observation (bpf_ktime_get_ns, or when fanotify's event was
+   * read): the event's time, and the instant its process is resolved at.
+   */
+  ktimeNs?: bigint;
 }
 
 export class CompileError extends Error {

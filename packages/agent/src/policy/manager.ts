@@ -34,7 +34,12 @@ interface Loaded {
 }
 
 export interface ProcessLookup {
-  processOfPid(pid: number): { process: import('@peregrine/events').Process; parent?: import('@peregrine/events').Process } | undefined;
+  /** The image pid ran at ktime atNs (CLOCK_MONOTONIC ns; default: now), with its parent. */
+  processOfPid(pid: number, atNs?: bigint): { process: import('@peregrine/events').Process; parent?: import('@peregrine/events').Process } | undefined;
+  /** Every process record up to this ktime has been handled (the enricher's high-water mark). */
+  watermarkNs?(): bigint;
+  /** CLOCK_MONOTONIC ns → RFC3339, on the same clock as the process events. */
+  ktimeToIso?(ns: bigint): string;
 }
 
 export class PolicyManager {
@@ -191,6 +196,12 @@ export class PolicyManager {
    */
   private waiting: { r: PolicyReport; at: number; time: string }[] = [];
   private static readonly RESOLVE_WAIT_MS = 1000;
+  /**
+   * How long a report waits for the process records that precede it (the exec of the process that
+   * acted travels through another ring): until the enricher's watermark passes the report's ktime, at
+   * most this long (an idle process ring moves no watermark).
+   */
+  private static readonly ORDER_WAIT_MS = 50;
   private static readonly MAX_WAITING = 65536;
 
   /** Retries reports waiting for their process; the agent calls it on its tick. */
@@ -202,9 +213,11 @@ export class PolicyManager {
   }
 
   private onReports(reports: PolicyReport[]): void {
-    const time = new Date().toISOString();
+    const arrival = new Date().toISOString();
+    const toIso = this.processes.ktimeToIso?.bind(this.processes);
     this.counters.reports += reports.length;
-    this.resolve(reports.map((r) => ({ r, at: Date.now(), time })), Date.now());
+    const now = Date.now();
+    this.resolve(reports.map((r) => ({ r, at: now, time: r.ktimeNs !== undefined && toIso ? toIso(r.ktimeNs) : arrival })), now);
   }
 
   private resolve(items: { r: PolicyReport; at: number; time: string }[], now: number): void {
@@ -217,8 +230,14 @@ export class PolicyManager {
         this.counters.unknownRule++;
         continue;
       }
-      const ctx = r.action === 'NoPost' ? undefined : this.processes.processOfPid(r.pid);
-      if (r.action !== 'NoPost' && !ctx && now - item.at < PolicyManager.RESOLVE_WAIT_MS && this.waiting.length < PolicyManager.MAX_WAITING) {
+      const waited = now - item.at;
+      const behind = r.ktimeNs !== undefined && this.processes.watermarkNs !== undefined && this.processes.watermarkNs() < r.ktimeNs;
+      if (r.action !== 'NoPost' && behind && waited < PolicyManager.ORDER_WAIT_MS && this.waiting.length < PolicyManager.MAX_WAITING) {
+        this.waiting.push(item);
+        continue;
+      }
+      const ctx = r.action === 'NoPost' ? undefined : this.processes.processOfPid(r.pid, r.ktimeNs);
+      if (r.action !== 'NoPost' && !ctx && waited < PolicyManager.RESOLVE_WAIT_MS && this.waiting.length < PolicyManager.MAX_WAITING) {
         this.waiting.push(item);
         continue;
       }

@@ -110,6 +110,7 @@ export class ConnectAdapter implements EnforcementAdapter {
         ruleId: r.ruleId >>> SELECTOR_BITS,
         selector: r.ruleId & ((1 << SELECTOR_BITS) - 1),
         pid: r.pid,
+        ktimeNs: r.ktime,
         args: [arg],
         action: info?.action ?? 'Post',
         monitor: r.verdict === 'monitor',

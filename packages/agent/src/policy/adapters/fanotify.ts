@@ -102,6 +102,7 @@ export class FanotifyAdapter implements EnforcementAdapter {
         ruleId: r.ruleId >>> SELECTOR_BITS,
         selector: r.ruleId & ((1 << SELECTOR_BITS) - 1),
         pid: r.pid,
+        ktimeNs: r.ktimeNs,
         args: [arg],
         action: info?.action ?? 'Post',
         monitor: r.monitor,

@@ -74,6 +74,7 @@ export class LsmAdapter implements EnforcementAdapter {
         ruleId: r.hookId,
         selector: r.selector,
         pid: r.tgid,
+        ktimeNs: r.ktime,
         args: r.args.map((a) => lsmArgument(a, labels?.get(a.index))),
         action: ACTION[r.action],
         monitor: r.monitor,

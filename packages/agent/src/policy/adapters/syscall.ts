@@ -71,6 +71,7 @@ export class SyscallAdapter implements EnforcementAdapter {
         ruleId: r.hookId,
         selector: r.selector,
         pid: r.tgid,
+        ktimeNs: r.ktime,
         args: r.args.map((a) => argOf(a, labels.get(a.index))),
         action: ACTION[r.action] ?? 'Post',
         monitor: r.monitor,

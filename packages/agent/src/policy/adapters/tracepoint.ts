@@ -71,6 +71,7 @@ export class TracepointAdapter implements EnforcementAdapter {
         ruleId: r.hookId,
         selector: r.selector,
         pid: r.tgid,
+        ktimeNs: r.ktime,
         // Records carry argument slots 0..n-1: the declared fields in order.
         args: r.args.map((a) => argOf(a, fields[a.index])),
         action: ACTION[r.action] ?? 'Post',
