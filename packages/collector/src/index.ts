@@ -10,3 +10,4 @@ export * as net from './net/index.js';
 export * as fanotify from './fanotify/index.js';
 export * as syscall from './syscall/index.js';
 export * as lsm from './lsm/index.js';
+export * as kfunc from './kfunc/index.js';
