@@ -5,8 +5,13 @@ import { ConnectAdapter } from './adapters/connect.js';
 import { FanotifyAdapter, SharedGuard } from './adapters/fanotify.js';
 import { SyscallAdapter } from './adapters/syscall.js';
 import { LsmAdapter } from './adapters/lsm.js';
+import { KfuncAdapter, SharedKfunc } from './adapters/kfunc.js';
 
 export function createAdapters(opts: { cgroup2Root: string | null }): EnforcementAdapter[] {
   const guard = new SharedGuard();
-  return [new ConnectAdapter(opts.cgroup2Root), new FanotifyAdapter(guard, 'exec'), new FanotifyAdapter(guard, 'open'), new SyscallAdapter(), new LsmAdapter()];
+  const kf = new SharedKfunc();
+  return [
+    new ConnectAdapter(opts.cgroup2Root), new FanotifyAdapter(guard, 'exec'), new FanotifyAdapter(guard, 'open'), new SyscallAdapter(), new LsmAdapter(),
+    new KfuncAdapter('fentry', kf), new KfuncAdapter('kprobe', kf), new KfuncAdapter('fmod_ret', kf),
+  ];
 }
