@@ -8,7 +8,9 @@
  * at the function (bpf_program__set_attach_target before load for the BTF-typed kinds; the kprobe's
  * function at attach) and makes it share every map of a base instance, which alone runs exe.h's
  * executable bookkeeping for matchBinaries. The section targets below are defaults only, present on every
- * supported kernel, so that each program also loads on its own (test/vm/load-objects.cjs).
+ * supported kernel, so that each program also loads on its own (test/vm/load-objects.cjs): kf_sysret_N
+ * too names a security_* hook, since no __x64_sys_* function is modifiable where the kernel lacks an
+ * error-injection list (Debian's).
  *
  *   kf_fentry_N    fentry: observe (Post, NoPost, Sigkill, Signal); BTF-typed, cheapest
  *   kf_kprobe_N    kprobe: the same where fentry does not load; with kf_kretprobe_N for `return: true`
@@ -48,7 +50,7 @@
 			return 0;                                               \
 		return kf__verdict(kf__run(n));                                 \
 	}                                                                       \
-	SEC("fmod_ret/__x64_sys_openat")                                        \
+	SEC("fmod_ret/security_file_open")                                      \
 	long kf_sysret_##n(unsigned long long *ctx)                             \
 	{                                                                       \
 		if (!kf__args_syscall(ctx))                                     \
