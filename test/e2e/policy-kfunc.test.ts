@@ -20,7 +20,7 @@ import type { KfuncHook } from '../../packages/collector/src/kfunc/types.js';
 import type { KprobeSpecInput } from '../../packages/collector/src/syscall/compile.js';
 import { bpfObjectPath } from '../../packages/collector/src/paths.js';
 import { probeKernelSync } from '../../packages/collector/src/probe/index.js';
-import { KfuncAdapter, SharedKfunc } from '../../packages/agent/src/policy/adapters/kfunc.js';
+import { KfuncAdapter, kfuncArgument, SharedKfunc } from '../../packages/agent/src/policy/adapters/kfunc.js';
 import { PolicyManager } from '../../packages/agent/src/policy/manager.js';
 
 // The adapter takes `kfunc` from @peregrine/collector; provide it whether or not the built package exports it yet.
@@ -249,6 +249,22 @@ except OSError as e:
     sh(`cat ${watched}/f.txt`);
     await sleep(100);
     expect(reports).toEqual([]);
+  });
+});
+
+describe('kfunc adapter arguments (host)', () => {
+  it("reports arguments in Tetragon's shapes: file_arg, path_arg, linux_binprm_arg, sock_arg, sockaddr_arg, string_arg, capability_arg, size_arg", () => {
+    expect(kfuncArgument({ index: 0, kind: 'path', type: 'fd', path: '/etc/x', truncated: false, fault: false }, 'fd', 'f')).toEqual({ file_arg: { path: '/etc/x' }, label: 'f' });
+    expect(kfuncArgument({ index: 0, kind: 'path', type: 'path', path: '/d', truncated: false, fault: false }, 'path', undefined)).toEqual({ path_arg: { path: '/d' } });
+    expect(kfuncArgument({ index: 0, kind: 'path', type: 'linux_binprm', path: '/bin/x', truncated: false, fault: false }, 'linux_binprm', undefined)).toEqual({ linux_binprm_arg: { path: '/bin/x' } });
+    expect(kfuncArgument({ index: 0, kind: 'sock', family: 2, familyName: 'AF_INET', protocol: 6, saddr: '10.0.0.2', daddr: '10.0.0.1', sport: 40000, dport: 443 }, 'sock', 's')).toEqual({
+      sock_arg: { family: 'AF_INET', protocol: 'IPPROTO_TCP', saddr: '10.0.0.2', daddr: '10.0.0.1', sport: 40000, dport: 443 }, label: 's',
+    });
+    expect(kfuncArgument({ index: 1, kind: 'sockaddr', family: 10, familyName: 'AF_INET6', addr: '::1', port: 22 }, 'sockaddr', undefined)).toEqual({ sockaddr_arg: { family: 'AF_INET6', addr: '::1', port: 22 } });
+    expect(kfuncArgument({ index: 0, kind: 'string', value: 'abc', truncated: false, fault: false }, 'string', undefined)).toEqual({ string_arg: 'abc' });
+    expect(kfuncArgument({ index: 0, kind: 'int', value: 21n }, 'capability', undefined)).toEqual({ capability_arg: { value: 21, name: 'CAP_SYS_ADMIN' } });
+    expect(kfuncArgument({ index: 2, kind: 'int', value: 4096n }, 'size_t', undefined)).toEqual({ size_arg: '4096' });
+    expect(kfuncArgument({ index: 2, kind: 'int', value: 0xffffffffffffffffn }, 'int', undefined)).toEqual({ int_arg: -1 });
   });
 });
 

@@ -1,6 +1,7 @@
 // The planner for kprobes on kernel functions (the kfunc backend): fentry first, kprobe second; Override
 // only through fmod_ret; on a kernel without any of them (the development hosts), refusals that name
 // what is missing and what would work instead.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parsePolicies } from './load.js';
 import { planPolicy, type Backend } from './plan.js';
@@ -36,5 +37,14 @@ describe('planner: kprobes on kernel functions', () => {
   it('on this kind of host: a syscall Override names fmod_ret and the lsmhooks alternatives', () => {
     const plan = planPolicy(sysOverride, here, all);
     expect(plan.errors[0]?.message).toMatch(/kprobes sys_openat \(syscall openat\) cannot be provided on this kernel: fmod_ret program: not available.*lsmhooks bprm_check_security, file_open or socket_connect \(BPF LSM, or fanotify and cgroup programs/);
+  });
+
+  it.each([
+    ['tcp-connect.yaml', 'fentry'],
+    ['deny-ssh-keys-read.yaml', 'fmod_ret'],
+  ])('example %s → %s where the kernel has it, refused here', (f, vmBackend) => {
+    const p = parsePolicies(readFileSync(new URL(`../../../examples/policies/${f}`, import.meta.url), 'utf8'), f)[0]!;
+    expect(planPolicy(p, vm, all).hooks[0]?.backend).toBe(vmBackend);
+    expect(planPolicy(p, here, all).errors[0]?.path).toBe('spec.kprobes[0]');
   });
 });
