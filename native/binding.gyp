@@ -11,6 +11,7 @@
         "src/bpf_object.cc",
         "src/bpf_object_attach.cc",
         "src/bpf_object_maps.cc",
+        "src/bpf_object_kfunc.cc",
         "src/bpf_link.cc",
         "src/ring_reader.cc",
         "src/fanotify_guard.cc",

@@ -87,6 +87,15 @@ export declare class BpfObject {
    * own reference to its map and keeps working until stopped.
    */
   close(): void;
+  /** Before load(): the kernel function a BTF-typed program (fentry, fexit, fmod_ret) attaches to. */
+  setAttachTarget(prog: string, funcName: string): void;
+  /** A kprobe (or kretprobe) program on the named kernel function, whatever its section says. */
+  attachKprobe(prog: string, funcName: string, retprobe: boolean): BpfLink;
+  /**
+   * Before load(): this object's map `map` becomes `from`'s map of the same name (which must be
+   * created): both objects' programs then work on one map.
+   */
+  reuseMap(map: string, from: BpfObject): void;
 }
 
 /** One attachment. Detached by destroy() or, if still attached, when garbage-collected: keep a reference. */

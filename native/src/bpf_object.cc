@@ -59,6 +59,9 @@ Napi::Function BpfObject::Init(Napi::Env env) {
                          InstanceMethod<&BpfObject::MapDelete>("mapDelete"),
                          InstanceMethod<&BpfObject::MapNextKey>("mapNextKey"),
                          InstanceMethod<&BpfObject::Close>("close"),
+                         InstanceMethod<&BpfObject::SetAttachTarget>("setAttachTarget"),
+                         InstanceMethod<&BpfObject::AttachKprobe>("attachKprobe"),
+                         InstanceMethod<&BpfObject::ReuseMap>("reuseMap"),
                      });
 }
 

@@ -41,6 +41,10 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   Napi::Value MapDelete(const Napi::CallbackInfo& info);
   Napi::Value MapNextKey(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  // bpf_object_kfunc.cc
+  Napi::Value SetAttachTarget(const Napi::CallbackInfo& info);
+  Napi::Value AttachKprobe(const Napi::CallbackInfo& info);
+  Napi::Value ReuseMap(const Napi::CallbackInfo& info);
 
   struct bpf_object* RequireOpen(Napi::Env env, const std::string& operation);
   struct bpf_program* RequireProg(Napi::Env env, const std::string& operation,

@@ -2,7 +2,9 @@
 // picks here (fanotify / cgroup / syscall and tracepoint programs on the development host, BPF LSM in
 // the matrix VMs), and its effect checked: stopped before it happens, and an event naming the policy
 // and the action. The examples run as shipped, except the two whose Sigkill would reach any process of
-// the machine (a write under /etc, an open under /etc/peregrine-deny/): those get this test's directory.
+// the machine (a write under /etc, an open under /etc/peregrine-deny/) and the one that denies reading
+// root's SSH keys: those get this test's directory. The kernel-function examples need fentry/kprobes and
+// fmod_ret: where the probe finds none (the development host) their refusal is checked instead.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -10,11 +12,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PeregrineEvent } from '@peregrine/events';
-import { ROOT, canRunBpf, startAgent, type RunningAgent } from '../helpers/agent.js';
+import { MAIN, ROOT, canRunBpf, startAgent, type RunningAgent } from '../helpers/agent.js';
+import { request } from '../../packages/agent/src/control/client.js';
 
 const EXAMPLES = join(ROOT, 'examples/policies');
 const dir = mkdtempSync(join(tmpdir(), 'peregrine-examples-'));
 const PY = execFileSync('readlink', ['-f', '/usr/bin/python3'], { encoding: 'utf8' }).trim();
+const KFUNC_EXAMPLES = ['tcp-connect.yaml', 'deny-ssh-keys-read.yaml'];
+/** Whether the probe finds this kernel feature (`./peregrine probe`). */
+const has = (() => {
+  const out = canRunBpf() ? spawnSync(process.execPath, [MAIN, 'probe'], { encoding: 'utf8' }).stdout : '';
+  return (f: string): boolean => new RegExp(`^${f}\\s+✔`, 'm').test(out);
+})();
+const kfuncHere = (has('fentry') || has('kprobe')) && has('fmod_ret');
 
 /** The policy events of one policy: [kind, body] for process_lsm / process_kprobe / process_tracepoint. */
 function policyEvents(evs: PeregrineEvent[], name: string): { action: string; policy_mode?: string; args: unknown[]; process: { binary: string } }[] {
@@ -38,6 +48,8 @@ describe.skipIf(!canRunBpf())('examples/policies on this kernel', () => {
     port = (server.address() as { port: number }).port;
     mkdirSync(join(dir, 'etc'));
     mkdirSync(join(dir, 'deny'));
+    mkdirSync(join(dir, 'ssh'));
+    writeFileSync(join(dir, 'ssh/id_ed25519'), 'PRIVATE KEY\n');
     copyFileSync('/usr/bin/true', join(dir, 'nc'));
     chmodSync(join(dir, 'nc'), 0o755);
     const files: string[] = [];
@@ -45,10 +57,12 @@ describe.skipIf(!canRunBpf())('examples/policies on this kernel', () => {
       let text = readFileSync(join(EXAMPLES, f), 'utf8');
       if (f === 'kill-etc-writer.yaml') text = text.replace('"/etc/"', `"${dir}/etc/"`);
       if (f === 'watch-openat-tracepoint.yaml') text = text.replace('"/etc/peregrine-deny/"', `"${dir}/deny/"`);
+      if (f === 'deny-ssh-keys-read.yaml') text = text.replace('"/root/.ssh/id_"', `"${dir}/ssh/id_"`);
       writeFileSync(join(dir, f), text);
+      if (KFUNC_EXAMPLES.includes(f) && !kfuncHere) continue;
       files.push('--tracing-policy', join(dir, f));
     }
-    expect(files.length).toBe(2 * 7);
+    expect(files.length).toBe(2 * (kfuncHere ? 9 : 7));
     agent = await startAgent([...files, '--server-socket', join(dir, 'ctl.sock')]);
   });
 
@@ -104,6 +118,23 @@ c = socket.create_connection(('127.0.0.1', ${port}), 5); print('loopback ok')
     expect(sh(`${PY} -c "import os; os.setgid(0); os.setuid(0)"`).status).toBe(0);
   });
 
+  it.runIf(!kfuncHere)('the kernel-function examples are refused here, naming the hook, the missing feature and the alternatives', async () => {
+    for (const f of KFUNC_EXAMPLES) {
+      const r = await request(join(dir, 'ctl.sock'), { op: 'policy.add', yaml: readFileSync(join(dir, f), 'utf8'), source: f });
+      expect(r.ok).toBe(false);
+      const msg = r.ok ? '' : (r.issues ?? []).map((i) => `${i.path}: ${i.message}`).join('\n');
+      expect(msg).toMatch(/^spec\.kprobes\[0\]: kprobes (tcp_connect|security_file_open) cannot be provided on this kernel: /m);
+      expect(msg).toMatch(/not available on this kernel \(feature (fentry|fmod_ret)\)/);
+    }
+  });
+
+  it.runIf(kfuncHere)('deny-ssh-keys-read (fmod_ret on security_file_open): the key read fails with EACCES, no byte read', () => {
+    const r = spawnSync('cat', [join(dir, 'ssh/id_ed25519')], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/Permission denied/);
+  });
+
   it('every example reports what it did, naming itself and its action', async () => {
     await new Promise((r) => setTimeout(r, 1000));
     events = await agent.stop();
@@ -118,5 +149,6 @@ c = socket.create_connection(('127.0.0.1', ${port}), 5); print('loopback ok')
     const privs = policyEvents(events, 'watch-privileges');
     expect(privs.some((e) => e.process.binary === PY && JSON.stringify(e.args).includes('"label":"uid"'))).toBe(true);
     expect(privs.some((e) => e.process.binary === PY && JSON.stringify(e.args).includes('"label":"gid"'))).toBe(true);
+    if (kfuncHere) expect(deny('deny-ssh-keys-read').some((e) => e.process.binary === '/usr/bin/cat')).toBe(true);
   });
 });

@@ -11,3 +11,4 @@ export * as fanotify from './fanotify/index.js';
 export * as syscall from './syscall/index.js';
 export * as lsm from './lsm/index.js';
 export * as tracepoint from './tracepoint/index.js';
+export * as kfunc from './kfunc/index.js';

@@ -158,9 +158,15 @@ export function planPolicy(p: TracingPolicy, available: ReadonlySet<string>, imp
     if (k.syscall) {
       const candidates: Backend[] = actionsOf(k.selectors).has('Override') ? ['fmod_ret'] : ['syscall_tracepoint', 'kprobe'];
       choose(['spec', 'kprobes', i], `kprobes ${k.call} (syscall ${name})`, candidates, k.selectors, available, implemented,
-        'To deny exec, open or connect on this kernel use lsmhooks bprm_check_security, file_open or socket_connect.', out);
+        'To deny exec, open or connect on this kernel use lsmhooks bprm_check_security, file_open or socket_connect (BPF LSM, or fanotify and cgroup programs where it is absent).', out);
+    } else if (actionsOf(k.selectors).has('Override')) {
+      // Tetragon's rule: Override on a kernel function needs fmod_ret (or bpf_override_return) on a security_* hook or an
+      // ALLOW_ERROR_INJECTION function; whether this one is, the kfunc backend checks when it compiles the hook.
+      choose(['spec', 'kprobes', i], `kprobes ${k.call}`, ['fmod_ret'], k.selectors, available, implemented,
+        'Override on a kernel function needs fmod_ret on a security_* hook or an ALLOW_ERROR_INJECTION function; to deny exec, open or connect on this kernel use lsmhooks bprm_check_security, file_open or socket_connect.', out);
     } else {
-      choose(['spec', 'kprobes', i], `kprobes ${k.call}`, ['kprobe', 'fentry'], k.selectors, available, implemented,
+      // fentry where it loads (BTF-typed, cheaper); the kfunc backend falls back to a kprobe per function where fentry is refused.
+      choose(['spec', 'kprobes', i], `kprobes ${k.call}`, ['fentry', 'kprobe'], k.selectors, available, implemented,
         'Kernel functions need kprobes or fentry; use tracepoints, syscall kprobes (syscall: true) or lsmhooks instead.', out);
     }
   });

@@ -151,7 +151,7 @@ describe('planner', () => {
     const plan = planPolicy(p, here, all);
     expect(plan.hooks).toEqual([]);
     expect(plan.errors[0]?.path).toBe('spec.kprobes[0]');
-    expect(plan.errors[0]?.message).toMatch(/kprobes tcp_connect cannot be provided on this kernel: kprobe: not available.*fentry program: not available.*use tracepoints/);
+    expect(plan.errors[0]?.message).toMatch(/kprobes tcp_connect cannot be provided on this kernel: fentry program: not available.*kprobe: not available.*use tracepoints/);
   });
 
   it('refuses Override on a syscall kprobe without fmod_ret', () => {

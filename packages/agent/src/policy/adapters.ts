@@ -6,8 +6,13 @@ import { FanotifyAdapter, SharedGuard } from './adapters/fanotify.js';
 import { SyscallAdapter } from './adapters/syscall.js';
 import { LsmAdapter } from './adapters/lsm.js';
 import { TracepointAdapter } from './adapters/tracepoint.js';
+import { KfuncAdapter, SharedKfunc } from './adapters/kfunc.js';
 
 export function createAdapters(opts: { cgroup2Root: string | null }): EnforcementAdapter[] {
   const guard = new SharedGuard();
-  return [new ConnectAdapter(opts.cgroup2Root), new FanotifyAdapter(guard, 'exec'), new FanotifyAdapter(guard, 'open'), new SyscallAdapter(), new LsmAdapter(), new TracepointAdapter()];
+  const kf = new SharedKfunc();
+  return [
+    new ConnectAdapter(opts.cgroup2Root), new FanotifyAdapter(guard, 'exec'), new FanotifyAdapter(guard, 'open'), new SyscallAdapter(), new LsmAdapter(),
+    new TracepointAdapter(), new KfuncAdapter('fentry', kf), new KfuncAdapter('kprobe', kf), new KfuncAdapter('fmod_ret', kf),
+  ];
 }

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The process attributes a hook's selectors need, loaded into the selector heap once per evaluation:
+ * the executable (matchBinaries), the parent's executable and followChildren lineage
+ * (matchParentBinaries), capabilities, namespaces, and the followForks lineage (matchPIDs). Shared by
+ * every backend on the selector engine (syscall, tracepoint, kernel-function programs).
+ */
+#pragma once
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "compiler.h"
+#include "sel_filter.h"
+
+/*
+ * matchParentBinaries: the executable sel_exe_map holds for the current parent (real_parent's tgid,
+ * read now: a process reparented to a subreaper is judged by its new parent), and that parent's
+ * followChildren bits.
+ */
+FUNC_INLINE void sel__load_parent(struct sel_heap *h, struct task_struct *task, __u32 flags)
+{
+	__u32 ptgid = BPF_CORE_READ(task, real_parent, tgid);
+	struct sel_exe *e = bpf_map_lookup_elem(&sel_exe_map, &ptgid);
+	__u64 *l = bpf_map_lookup_elem(&sel_fc_lineage, &ptgid);
+
+	h->pfc_lineage = l ? *l : 0;
+	h->pexe_known = 0;
+	if (!e)
+		return;
+	h->pexe_known = 1;
+	h->pexe_dev = e->dev;
+	h->pexe_ino = e->ino;
+	h->pexe_flags = e->flags;
+	h->pexe_len = e->len > SEL_STR_MAX - 1 ? SEL_STR_MAX - 1 : e->len;
+	bpf_probe_read_kernel(h->pexe.s, SEL_STR_MAX, e->path);
+	if (flags & SEL_HOOK_PEXE_REV)
+		sel__reverse(SEL_MAX_ARGS + 1);
+}
+
+FUNC_INLINE void sel__load_process(struct sel_heap *h, __u32 flags)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	if (flags & SEL_HOOK_EXE) {
+		struct sel_exe *e = bpf_map_lookup_elem(&sel_exe_map, &h->tgid);
+
+		h->exe_known = 0;
+		if (e) {
+			h->exe_known = 1;
+			h->exe_dev = e->dev;
+			h->exe_ino = e->ino;
+			h->exe_flags = e->flags;
+			h->exe_len = e->len > SEL_STR_MAX - 1 ? SEL_STR_MAX - 1 : e->len;
+			bpf_probe_read_kernel(h->exe.s, SEL_STR_MAX, e->path);
+			if (flags & SEL_HOOK_EXE_REV)
+				sel__reverse(SEL_MAX_ARGS);
+		}
+	}
+	if (flags & SEL_HOOK_PEXE)
+		sel__load_parent(h, task, flags);
+	if (flags & SEL_HOOK_FC) {
+		__u64 *l = bpf_map_lookup_elem(&sel_fc_lineage, &h->tgid);
+
+		h->fc_lineage = l ? *l : 0;
+	}
+	if (flags & SEL_HOOK_CRED) {
+		const struct cred *cred = BPF_CORE_READ(task, cred);
+
+		/* kernel_cap_t is {u64 val} since 6.3 and {u32 cap[2]} before: 8 bytes either way. */
+		BPF_CORE_READ_INTO(&h->caps[SEL_CAP_EFFECTIVE], cred, cap_effective);
+		BPF_CORE_READ_INTO(&h->caps[SEL_CAP_INHERITABLE], cred, cap_inheritable);
+		BPF_CORE_READ_INTO(&h->caps[SEL_CAP_PERMITTED], cred, cap_permitted);
+	}
+	if (flags & SEL_HOOK_NS) {
+		struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
+		struct pid *pid = BPF_CORE_READ(task, thread_pid);
+		unsigned int level = BPF_CORE_READ(pid, level);
+		struct upid upid = {};
+
+		h->ns[SEL_NS_UTS] = BPF_CORE_READ(nsp, uts_ns, ns.inum);
+		h->ns[SEL_NS_IPC] = BPF_CORE_READ(nsp, ipc_ns, ns.inum);
+		h->ns[SEL_NS_MNT] = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
+		h->ns[SEL_NS_PID_FOR_CHILDREN] = BPF_CORE_READ(nsp, pid_ns_for_children, ns.inum);
+		h->ns[SEL_NS_NET] = BPF_CORE_READ(nsp, net_ns, ns.inum);
+		h->ns[SEL_NS_CGROUP] = BPF_CORE_READ(nsp, cgroup_ns, ns.inum);
+		h->ns[SEL_NS_TIME] = 0;
+		h->ns[SEL_NS_TIME_FOR_CHILDREN] = 0;
+		if (bpf_core_field_exists(nsp->time_ns)) {
+			h->ns[SEL_NS_TIME] = BPF_CORE_READ(nsp, time_ns, ns.inum);
+			h->ns[SEL_NS_TIME_FOR_CHILDREN] = BPF_CORE_READ(nsp, time_ns_for_children, ns.inum);
+		}
+		h->ns[SEL_NS_USER] = BPF_CORE_READ(task, cred, user_ns, ns.inum);
+		h->ns[SEL_NS_PID] = 0;
+		if (level < 32) {
+			bpf_core_read(&upid, sizeof(upid), &pid->numbers[level]);
+			h->ns[SEL_NS_PID] = BPF_CORE_READ(upid.ns, ns.inum);
+		}
+	}
+	if (flags & SEL_HOOK_FOLLOW) {
+		__u64 *l = bpf_map_lookup_elem(&sel_lineage, &h->tgid);
+		__u64 *r = bpf_map_lookup_elem(&sel_follow_roots, &h->tgid);
+
+		h->lineage = (l ? *l : 0) | (r ? *r : 0);
+	}
+}

@@ -1,0 +1,162 @@
+// kprobes on kernel functions (and syscalls whose selectors Override) → the kfunc backend
+// (packages/collector/src/kfunc): fentry, kprobe or fmod_ret programs with in-kernel selectors. The
+// planner picks one of three backends per hook (fentry where it loads, else kprobe; fmod_ret to
+// Override); all three adapters share one KfuncBackend — one set of tables and one ring — and each
+// adapter's apply() replaces its own share of the rules. Reports come back with the hook id (the
+// HookRef's ruleId) and go out through the adapter that compiled it.
+import type { KprobeArgument } from '@peregrine/events';
+import { ConfigError } from '@peregrine/events';
+import { kfunc } from '@peregrine/collector';
+import type { KprobeSpec } from '@peregrine/policy';
+import { CompileError, type EnforcementAdapter, type HookRef, type PolicyReport } from '../adapter.js';
+
+type KfuncBackendName = 'fentry' | 'kprobe' | 'fmod_ret';
+const ACTION: Record<kfunc.RawKfuncRecord['action'], string> = { post: 'Post', override: 'Override', sigkill: 'Sigkill', signal: 'Signal' };
+const PROTOCOLS: Record<number, string> = { 1: 'IPPROTO_ICMP', 6: 'IPPROTO_TCP', 17: 'IPPROTO_UDP', 58: 'IPPROTO_ICMPV6', 255: 'IPPROTO_RAW' };
+const CAPS = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP',
+  'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER',
+  'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE',
+  'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF',
+  'CAP_CHECKPOINT_RESTORE',
+];
+
+function intArgument(value: bigint, declared: string | undefined, l: { label?: string }): KprobeArgument {
+  const n = BigInt.asIntN(64, value);
+  if (declared === 'capability') return { capability_arg: { value: Number(n), name: CAPS[Number(n)] ?? String(n) }, ...l };
+  if (declared === 'size_t') return { size_arg: BigInt.asUintN(64, value).toString(), ...l };
+  if (declared?.startsWith('uint')) {
+    const u = BigInt.asUintN(64, value);
+    return u <= BigInt(Number.MAX_SAFE_INTEGER) ? { int_arg: Number(u), ...l } : { long_arg: u.toString(), ...l };
+  }
+  return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? { int_arg: Number(n), ...l } : { long_arg: n.toString(), ...l };
+}
+
+/** One reported argument in Tetragon's shape (file_arg, path_arg, linux_binprm_arg, sock_arg, sockaddr_arg, string_arg, int_arg…). */
+export function kfuncArgument(v: kfunc.KfuncArgValue, declared: string | undefined, label: string | undefined): KprobeArgument {
+  const l = label ? { label } : {};
+  switch (v.kind) {
+    case 'int':
+      return intArgument(v.value, declared, l);
+    case 'string':
+      return { string_arg: v.value, ...l };
+    case 'path':
+      if (v.type === 'linux_binprm') return { linux_binprm_arg: { path: v.path }, ...l };
+      if (v.type === 'path') return { path_arg: { path: v.path }, ...l };
+      return { file_arg: { path: v.path }, ...l }; // file, fd
+    case 'sockaddr':
+      return { sockaddr_arg: { family: v.familyName, addr: v.addr, port: v.port }, ...l };
+    case 'sock':
+      return {
+        sock_arg: {
+          family: v.familyName,
+          protocol: v.protocol === null ? '' : PROTOCOLS[v.protocol] ?? String(v.protocol),
+          ...(v.saddr !== null ? { saddr: v.saddr } : {}),
+          daddr: v.daddr ?? '',
+          ...(v.sport !== null ? { sport: v.sport } : {}),
+          dport: v.dport ?? 0,
+        },
+        ...l,
+      };
+  }
+}
+
+/** The one KfuncBackend the three adapters share, with each adapter's share of the rules. */
+export class SharedKfunc {
+  readonly impl: kfunc.KfuncBackend;
+  private readonly rules = new Map<KfuncBackendName, kfunc.KfuncHook[]>();
+  readonly owners = new Map<number, KfuncAdapter>();
+
+  constructor(opts: kfunc.KfuncBackendOptions = {}) {
+    this.impl = new kfunc.KfuncBackend(opts);
+    this.impl.onReport((reports) => {
+      const by = new Map<KfuncAdapter, kfunc.KfuncReport[]>();
+      for (const r of reports) {
+        const a = this.owners.get(r.hookId);
+        if (a) by.set(a, [...(by.get(a) ?? []), r]);
+      }
+      for (const [a, rs] of by) a.deliver(rs);
+    });
+  }
+
+  async apply(backend: KfuncBackendName, rules: kfunc.KfuncHook[]): Promise<void> {
+    const before = this.rules.get(backend) ?? [];
+    this.rules.set(backend, rules);
+    const all = [...this.rules.values()].flat();
+    try {
+      if (all.length === 0) {
+        await this.impl.stop();
+        return;
+      }
+      if (!this.impl.started) this.impl.start();
+      this.impl.apply(all);
+    } catch (e) {
+      this.rules.set(backend, before);
+      throw e;
+    }
+  }
+
+  async stop(backend: KfuncBackendName): Promise<void> {
+    await this.apply(backend, []);
+  }
+}
+
+export class KfuncAdapter implements EnforcementAdapter {
+  onReports: (reports: PolicyReport[]) => void = () => undefined;
+  private readonly specs = new Map<number, KprobeSpec>();
+
+  constructor(
+    readonly backend: KfuncBackendName,
+    private readonly shared: SharedKfunc,
+    private readonly kernel?: kfunc.KernelFunctions,
+  ) {}
+
+  compile(ref: HookRef): unknown[] {
+    const spec = ref.spec as KprobeSpec;
+    try {
+      const hook = kfunc.compileKfuncHook(ref.policy, spec, ref.mode, {
+        id: ref.ruleId, path: ref.path, backend: this.backend, ...(this.kernel ? { kernel: this.kernel } : {}),
+      });
+      this.specs.set(ref.ruleId, spec);
+      this.shared.owners.set(ref.ruleId, this);
+      return [hook];
+    } catch (e) {
+      if (e instanceof ConfigError) throw new CompileError(e.issues);
+      throw e;
+    }
+  }
+
+  async apply(rules: unknown[]): Promise<void> {
+    await this.shared.apply(this.backend, rules as kfunc.KfuncHook[]);
+  }
+
+  async stop(): Promise<void> {
+    await this.shared.stop(this.backend);
+  }
+
+  stats(): Record<string, unknown> {
+    return this.shared.impl.started ? { ...this.shared.impl.stats() } : { started: false };
+  }
+
+  /** Reports of the hooks this adapter compiled, in Tetragon's argument shapes. */
+  deliver(reports: kfunc.KfuncReport[]): void {
+    const out: PolicyReport[] = [];
+    for (const r of reports) {
+      const spec = this.specs.get(r.hookId);
+      const args = new Map((spec?.args ?? []).map((a) => [a.index, a]));
+      const report: PolicyReport = {
+        ruleId: r.hookId,
+        selector: r.selector,
+        pid: r.tgid,
+        ktimeNs: r.ktime,
+        args: r.args.map((a) => kfuncArgument(a, args.get(a.index)?.type, args.get(a.index)?.label)),
+        action: ACTION[r.action],
+        monitor: r.monitor,
+      };
+      if (r.ret !== null) report.ret = intArgument(r.ret, spec?.returnArg?.type, spec?.returnArg?.label ? { label: spec.returnArg.label } : {});
+      out.push(report);
+    }
+    if (out.length > 0) this.onReports(out);
+  }
+}

@@ -1,0 +1,450 @@
+// The kfunc backend: a base instance of bpf/.output/kfunc.o holds every map (selector tables, value sets,
+// executables for matchBinaries, the ring buffer) and runs the executable bookkeeping; each site — one
+// kernel function with one attach kind — is another instance of the same object in which only that
+// site's program copy is loaded, pointed at the function, with every map reused from the base.
+//
+// Replacing tables under load is the syscall and LSM backends' scheme: apply() writes everything of the
+// generation that is not live (value sets, sel_hooks, kf_hooks, that generation's half of each kf_sites
+// entry), loads and attaches the sites it newly needs, then flips sel_conf_map.gen (one 4-byte store)
+// and only then detaches the sites nothing live uses. A site number freed by an apply is not given to
+// another function in the same apply, so a program still attached never runs another function's hooks.
+import { PeregrineError } from '@peregrine/events';
+import { bpfObjectPath } from '../paths.js';
+import { bpfCall, BpfError, native, type BpfLink, type BpfObject, type RingReader } from '../native.js';
+import { SEL, SEL_LAYOUTS as SL, SelCounter } from '../syscall/layout.js';
+import { descendantBits, readExecutables, readParents } from '../syscall/procfs.js';
+import { decodeKfuncBatch, newKfuncDecodeStats, type KfuncDecodeStats, type RawKfuncRecord } from './decode.js';
+import { encodeKfuncGeneration, encodeSite, type EncodedKfuncGeneration } from './encode.js';
+import { KF, KF_LAYOUTS as L, KfCounter, type KfKindName } from './layout.js';
+import type { KfuncHook } from './types.js';
+
+export interface KfuncBackendOptions {
+  /** Default bpf/.output/kfunc.o. */
+  objectPath?: string;
+  /** Ring buffer size in bytes (power of 2). Default 4 MiB. */
+  ringBufferBytes?: number;
+  /** How often the ring is drained. Default 5 ms. */
+  pollIntervalMs?: number;
+  procRoot?: string;
+  /** Never evaluate this process's own calls (default true): a rule must not deny or kill the agent. */
+  excludeSelf?: boolean;
+}
+
+/** A decoded record with the hook it came from. */
+export interface KfuncReport extends RawKfuncRecord {
+  policy: string | null;
+  hook: KfuncHook | null;
+}
+
+export interface KfuncSiteStatus {
+  site: number;
+  func: string;
+  /** What the hooks asked for. */
+  kind: KfKindName;
+  /** What was attached: fentry falls back to kprobe where it does not load. */
+  attachedAs: KfKindName;
+  /** A kretprobe reports the return value. */
+  ret: boolean;
+  /** Why fentry was not used, when it fell back. */
+  fallback?: string;
+}
+
+export interface KfuncBackendStats {
+  kernel: Record<keyof typeof KfCounter, number>;
+  selector: Pick<Record<keyof typeof SelCounter, number>, 'exe_unknown' | 'exe_map_full' | 'heap_unavailable' | 'string_fault'>;
+  reader: { records: number; batches: number; bytes: number; droppedBatches: number; droppedRecords: number };
+  decode: KfuncDecodeStats;
+  procfs: { seeded: number; alreadyTracked: number };
+  generation: number;
+  applies: number;
+  hooks: number;
+  sites: KfuncSiteStatus[];
+  entries: Record<SetMap, number>;
+}
+
+export const KFUNC_EXEC_PROGRAMS = ['sel_exec', 'sel_fork', 'sel_exit'] as const;
+const ENTRY_PROGRAM: Record<KfKindName, string> = { fentry: 'kf_fentry', kprobe: 'kf_kprobe', fmod_ret: 'kf_fmodret', syscall: 'kf_sysret' };
+export const kfuncProgram = (kind: KfKindName | 'kretprobe', site: number): string => `${kind === 'kretprobe' ? 'kf_kretprobe' : ENTRY_PROGRAM[kind]}_${site}`;
+
+type SetMap = 'sel_str_eq' | 'sel_str_prefix' | 'sel_str_postfix' | 'sel_int_set' | 'sel_bin_ino' | 'sel_u32_set' | 'sel_hooks' | 'kf_hooks';
+const SET_CAPACITY: Record<SetMap, number> = {
+  sel_str_eq: SEL.SET_ENTRIES, sel_str_prefix: SEL.SET_ENTRIES, sel_str_postfix: SEL.SET_ENTRIES, sel_int_set: SEL.SET_ENTRIES,
+  sel_bin_ino: SEL.BIN_INO_ENTRIES, sel_u32_set: SEL.SET_ENTRIES, sel_hooks: 2 * SEL.MAX_HOOKS, kf_hooks: 2 * SEL.MAX_HOOKS,
+};
+const BPF_NOEXIST = 1;
+const ONE = Buffer.from([1]);
+
+export class KfuncBackendError extends PeregrineError {
+  override readonly name = 'KfuncBackendError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_KFUNC_BACKEND', message, options);
+  }
+}
+
+interface Site extends KfuncSiteStatus {
+  key: string;
+  obj: BpfObject;
+  links: BpfLink[];
+}
+
+const siteKey = (h: KfuncHook): string => `${h.kind}:${h.func}:${h.return ? 'ret' : ''}`;
+
+export class KfuncBackend {
+  private base: BpfObject | null = null;
+  private loaded = false;
+  private exeLinks: BpfLink[] = [];
+  private sites = new Map<string, Site>();
+  private reader: RingReader | null = null;
+  private readonly decodeStats = newKfuncDecodeStats();
+  private readonly procfsStats = { seeded: 0, alreadyTracked: 0 };
+  private listeners: ((reports: KfuncReport[]) => void)[] = [];
+  private batchesSeen = 0;
+  private gen = 0;
+  private applies = 0;
+  private written: Map<SetMap, Buffer[]>[] = [new Map(), new Map()];
+  private hooksById = new Map<number, KfuncHook>();
+  private liveHooks: KfuncHook[] = [];
+  private followBits = new Map<number, number>();
+  private final: KfuncBackendStats | null = null;
+  private readonly opts: Required<KfuncBackendOptions>;
+
+  constructor(opts: KfuncBackendOptions = {}) {
+    this.opts = {
+      objectPath: opts.objectPath ?? bpfObjectPath('kfunc'),
+      ringBufferBytes: opts.ringBufferBytes ?? 4 << 20,
+      pollIntervalMs: opts.pollIntervalMs ?? 5,
+      procRoot: opts.procRoot ?? '/proc',
+      excludeSelf: opts.excludeSelf ?? true,
+    };
+  }
+
+  get started(): boolean {
+    return this.base !== null;
+  }
+
+  /** Subscribes to decoded reports (one call per batch, ring order); returns the unsubscribe function. */
+  onReport(cb: (reports: KfuncReport[]) => void): () => void {
+    this.listeners.push(cb);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== cb);
+    };
+  }
+
+  /** Loads the base instance (maps and the executable bookkeeping) and starts the ring reader. */
+  start(): void {
+    if (this.base) return;
+    const n = native();
+    const obj = bpfCall(() => new n.BpfObject(this.opts.objectPath));
+    this.base = obj;
+    this.final = null;
+    try {
+      bpfCall(() => obj.setMapMaxEntries('kf_rb_events', this.opts.ringBufferBytes));
+      // The selector engine's maps this backend does not use: as small as the kernel allows.
+      bpfCall(() => obj.setMapMaxEntries('sel_rb_events', 4096));
+      bpfCall(() => obj.setMapMaxEntries('sel_pending_map', 8));
+      for (const p of obj.programs()) bpfCall(() => obj.setAutoload(p.name, (KFUNC_EXEC_PROGRAMS as readonly string[]).includes(p.name)));
+      bpfCall(() => obj.load());
+      this.loaded = true;
+      this.writeConf(0, false);
+      for (const p of KFUNC_EXEC_PROGRAMS) this.exeLinks.push(bpfCall(() => obj.attach(p)));
+      this.seedExecutables(obj);
+      this.reader = bpfCall(
+        () =>
+          new n.RingReader(obj, 'kf_rb_events', (batch) => this.onBatch(batch), {
+            pollIntervalMs: this.opts.pollIntervalMs,
+            batchBytes: 1 << 20,
+            maxQueuedBatches: 256,
+          }),
+      );
+    } catch (e) {
+      void this.stop();
+      throw e;
+    }
+  }
+
+  private seedExecutables(obj: BpfObject): void {
+    for (const { pid, value } of readExecutables(this.opts.procRoot)) {
+      try {
+        obj.mapUpdate('sel_exe_map', u32(pid), value, BPF_NOEXIST);
+        this.procfsStats.seeded++;
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'EEXIST') throw e;
+        this.procfsStats.alreadyTracked++;
+      }
+    }
+  }
+
+  private writeConf(gen: number, enabled: boolean): void {
+    const conf = Buffer.alloc(SL.sel_conf.size);
+    conf.writeUInt32LE(gen, SL.sel_conf.fields.gen);
+    conf.writeUInt32LE(enabled ? 1 : 0, SL.sel_conf.fields.enabled);
+    conf.writeUInt32LE(this.opts.excludeSelf ? process.pid : 0, SL.sel_conf.fields.self_tgid);
+    bpfCall(() => this.base!.mapUpdate('sel_conf_map', u32(0), conf, 0));
+  }
+
+  private followBit(pid: number): number {
+    let bit = this.followBits.get(pid);
+    if (bit === undefined) {
+      if (this.followBits.size >= SEL.FOLLOW_ROOTS) {
+        throw new KfuncBackendError(`matchPIDs followForks: more than ${SEL.FOLLOW_ROOTS} distinct followed pids since the backend started (restart it to reset)`);
+      }
+      bit = this.followBits.size;
+      this.followBits.set(pid, bit);
+    }
+    return bit;
+  }
+
+  /**
+   * Loads one site: a fresh instance of the object with only the site's program copies, pointed at the
+   * function, sharing the base's maps. fentry falls back to kprobe where the kernel refuses it.
+   */
+  private loadSite(key: string, kind: KfKindName, func: string, site: number, ret: boolean): Site {
+    const tryKind = (k: KfKindName): Site => {
+      const n = native();
+      const obj = bpfCall(() => new n.BpfObject(this.opts.objectPath));
+      const links: BpfLink[] = [];
+      try {
+        const entry = kfuncProgram(k, site);
+        const progs = ret ? [entry, kfuncProgram('kretprobe', site)] : [entry];
+        for (const p of obj.programs()) bpfCall(() => obj.setAutoload(p.name, progs.includes(p.name)));
+        if (k !== 'kprobe') bpfCall(() => obj.setAttachTarget(entry, func));
+        for (const m of obj.maps()) bpfCall(() => obj.reuseMap(m.name, this.base!));
+        bpfCall(() => obj.load());
+        links.push(bpfCall(() => (k === 'kprobe' ? obj.attachKprobe(entry, func, false) : obj.attach(entry))));
+        if (ret) links.push(bpfCall(() => obj.attachKprobe(kfuncProgram('kretprobe', site), func, true)));
+        return { key, site, func, kind, attachedAs: k, ret, obj, links };
+      } catch (e) {
+        for (const l of links) l.destroy();
+        obj.close();
+        throw e;
+      }
+    };
+    try {
+      return tryKind(kind);
+    } catch (e) {
+      if (kind === 'fentry') {
+        try {
+          return { ...tryKind('kprobe'), fallback: (e as Error).message };
+        } catch (e2) {
+          throw new KfuncBackendError(`cannot attach to kernel function '${func}': fentry: ${(e as Error).message}; kprobe: ${(e2 as Error).message}`, { cause: e2 });
+        }
+      }
+      const log = e instanceof BpfError ? e.log : '';
+      if ((kind === 'fmod_ret' || kind === 'syscall') && /is not modifiable/.test(log)) {
+        throw new KfuncBackendError(
+          `Override on '${func}': the kernel refuses fmod_ret there ("${func}() is not modifiable": neither a security_* hook nor on its ` +
+          `error-injection list, CONFIG_FUNCTION_ERROR_INJECTION); deny with lsmhooks (file_open, bprm_check_security, socket_connect) instead`,
+          { cause: e },
+        );
+      }
+      throw new KfuncBackendError(`cannot attach ${kind} to kernel function '${func}': ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /**
+   * Replaces the applied hooks with these (an empty list removes them all and detaches every site).
+   * Throws, leaving the previous hooks in force, if the tables cannot hold them or a function cannot be
+   * attached.
+   */
+  apply(hooks: KfuncHook[]): void {
+    const base = this.base;
+    if (!base) throw new KfuncBackendError('apply() before start()');
+    const next = this.gen ^ 1;
+    // Sites: the live ones kept, new ones on numbers no live site holds.
+    const wanted = new Map<string, { kind: KfKindName; func: string; ret: boolean }>();
+    for (const h of hooks) wanted.set(siteKey(h), { kind: h.kind, func: h.func, ret: h.return });
+    const taken = new Set([...this.sites.values()].map((s) => s.site));
+    const siteOf = new Map<string, number>();
+    for (const [key] of wanted) {
+      const live = this.sites.get(key);
+      if (live) siteOf.set(key, live.site);
+    }
+    for (const [key] of wanted) {
+      if (siteOf.has(key)) continue;
+      let s = 0;
+      while (s < KF.MAX_SITES && (taken.has(s) || [...siteOf.values()].includes(s))) s++;
+      if (s >= KF.MAX_SITES) {
+        throw new KfuncBackendError(`cannot apply: ${wanted.size} kernel functions × attach kinds are needed (at most ${KF.MAX_SITES} at once, counting those being replaced)`);
+      }
+      siteOf.set(key, s);
+    }
+    let enc: EncodedKfuncGeneration;
+    try {
+      enc = encodeKfuncGeneration(hooks, next, (pid) => this.followBit(pid), (h) => siteOf.get(siteKey(h))!);
+    } catch (e) {
+      throw new KfuncBackendError(`cannot apply ${hooks.length} kfunc hooks: ${(e as Error).message}`, { cause: e });
+    }
+    const sets: [SetMap, Buffer[]][] = [
+      ['sel_str_eq', enc.strEq], ['sel_str_prefix', enc.strPrefix], ['sel_str_postfix', enc.strPostfix],
+      ['sel_int_set', enc.intSet], ['sel_bin_ino', enc.binIno], ['sel_u32_set', enc.u32Set],
+      ['sel_hooks', enc.hooks.map((h) => h.key)], ['kf_hooks', enc.ext.map((h) => h.key)],
+    ];
+    const liveSets = this.written[this.gen]!;
+    for (const [map, keys] of sets) {
+      const used = liveSets.get(map)?.length ?? 0;
+      if (used + keys.length > SET_CAPACITY[map]) {
+        throw new KfuncBackendError(`cannot apply: ${map} would need ${keys.length} entries next to the ${used} of the live generation (capacity ${SET_CAPACITY[map]})`);
+      }
+    }
+    // 1. Drop what the inactive generation held (written two applies ago); arrays are cleared.
+    const stale = this.written[next]!;
+    const zero: Partial<Record<SetMap, Buffer>> = { sel_hooks: Buffer.alloc(SL.sel_hook.size), kf_hooks: Buffer.alloc(L.kf_hook.size) };
+    for (const [map, keys] of stale) {
+      for (const k of keys) {
+        const z = zero[map];
+        if (z) base.mapUpdate(map, k, z, 0);
+        else base.mapDelete(map, k);
+      }
+    }
+    stale.clear();
+    // 2. Value sets, then the tables.
+    for (const [map, keys] of sets) stale.set(map, keys);
+    for (const [map, keys] of sets) {
+      if (map === 'sel_hooks' || map === 'kf_hooks') continue;
+      for (const k of keys) bpfCall(() => base.mapUpdate(map, k, ONE, 0));
+    }
+    for (const h of enc.hooks) bpfCall(() => base.mapUpdate('sel_hooks', h.key, h.value, 0));
+    for (const h of enc.ext) bpfCall(() => base.mapUpdate('kf_hooks', h.key, h.value, 0));
+    this.writeFollow(base);
+    // 3. This generation's half of every site entry.
+    const keyOfSite = new Map([...siteOf].map(([k, s]) => [s, k]));
+    for (let s = 0; s < KF.MAX_SITES; s++) {
+      const key = keyOfSite.get(s);
+      const w = key ? wanted.get(key)! : null;
+      const prev = base.mapLookup('kf_sites', u32(s));
+      const kind = w?.kind ?? this.siteAt(s)?.kind ?? 'fentry';
+      bpfCall(() => base.mapUpdate('kf_sites', u32(s), encodeSite(prev, next, kind, w?.ret ?? false, enc.siteChains.get(s)), 0));
+    }
+    // 4. Sites the new generation needs, attached before it goes live.
+    const added: Site[] = [];
+    try {
+      for (const [key, w] of wanted) {
+        if (this.sites.has(key)) continue;
+        added.push(this.loadSite(key, w.kind, w.func, siteOf.get(key)!, w.ret));
+      }
+    } catch (e) {
+      for (const s of added) this.closeSite(s);
+      throw e;
+    }
+    for (const s of added) this.sites.set(s.key, s);
+    // 5. Flip.
+    this.writeConf(next, hooks.length > 0);
+    this.gen = next;
+    this.applies++;
+    // 6. Sites nothing live uses any more.
+    for (const [key, s] of this.sites) {
+      if (!wanted.has(key)) {
+        this.closeSite(s);
+        this.sites.delete(key);
+      }
+    }
+    const prev = this.liveHooks;
+    this.liveHooks = [...hooks];
+    this.hooksById = new Map([...prev, ...this.liveHooks].map((h) => [h.id, h]));
+  }
+
+  private siteAt(n: number): Site | undefined {
+    return [...this.sites.values()].find((s) => s.site === n);
+  }
+
+  private closeSite(s: Site): void {
+    for (const l of s.links) l.destroy();
+    s.obj.close();
+  }
+
+  private writeFollow(obj: BpfObject): void {
+    if (this.followBits.size === 0) return;
+    for (const [pid, bit] of this.followBits) {
+      const v = Buffer.alloc(8);
+      v.writeBigUInt64LE(1n << BigInt(bit));
+      bpfCall(() => obj.mapUpdate('sel_follow_roots', u32(pid), v, 0));
+    }
+    const bits = descendantBits(readParents(this.opts.procRoot), this.followBits);
+    for (const [pid, b] of bits) {
+      const prev = obj.mapLookup('sel_lineage', u32(pid));
+      const v = Buffer.alloc(8);
+      v.writeBigUInt64LE(b | (prev ? prev.readBigUInt64LE(0) : 0n));
+      obj.mapUpdate('sel_lineage', u32(pid), v, 0);
+    }
+  }
+
+  private onBatch(batch: Buffer): void {
+    this.batchesSeen++;
+    const raw = decodeKfuncBatch(batch, this.decodeStats);
+    if (raw.length === 0 || this.listeners.length === 0) return;
+    const reports = raw.map((r): KfuncReport => {
+      const hook = this.hooksById.get(r.hookId) ?? null;
+      return { ...r, policy: hook?.policy ?? null, hook };
+    });
+    for (const l of this.listeners) l(reports);
+  }
+
+  stats(): KfuncBackendStats {
+    if (this.final) return this.final;
+    const sum = (map: string, idx: number): number => {
+      const v = this.loaded ? this.base?.mapLookup(map, u32(idx)) : null;
+      let t = 0;
+      if (v) for (let off = 0; off + 8 <= v.length; off += 8) t += Number(v.readBigUInt64LE(off));
+      return t;
+    };
+    const kernel = {} as KfuncBackendStats['kernel'];
+    for (const [name, idx] of Object.entries(KfCounter) as [keyof typeof KfCounter, number][]) kernel[name] = sum('kf_counters', idx);
+    const live = this.written[this.gen]!;
+    const entries = {} as Record<SetMap, number>;
+    for (const m of Object.keys(SET_CAPACITY) as SetMap[]) entries[m] = live.get(m)?.length ?? 0;
+    return {
+      kernel,
+      selector: {
+        exe_unknown: sum('sel_counters', SelCounter.exe_unknown),
+        exe_map_full: sum('sel_counters', SelCounter.exe_map_full),
+        heap_unavailable: sum('sel_counters', SelCounter.heap_unavailable),
+        string_fault: sum('sel_counters', SelCounter.string_fault),
+      },
+      reader: this.reader?.stats() ?? { records: 0, batches: 0, bytes: 0, droppedBatches: 0, droppedRecords: 0 },
+      decode: { ...this.decodeStats },
+      procfs: { ...this.procfsStats },
+      generation: this.gen,
+      applies: this.applies,
+      hooks: this.liveHooks.length,
+      sites: [...this.sites.values()].map(({ site, func, kind, attachedAs, ret, fallback }) => ({
+        site, func, kind, attachedAs, ret, ...(fallback !== undefined ? { fallback } : {}),
+      })),
+      entries,
+    };
+  }
+
+  /**
+   * Detaches every site, drains the ring into the listeners and frees every instance (programs and
+   * maps: nothing is pinned, so nothing remains). Idempotent; safe without start().
+   */
+  async stop(): Promise<void> {
+    for (const s of this.sites.values()) this.closeSite(s);
+    this.sites.clear();
+    for (const l of this.exeLinks) l.destroy();
+    this.exeLinks = [];
+    if (this.reader) {
+      this.reader.stop();
+      const deadline = Date.now() + 5000;
+      while (this.batchesSeen < this.reader.stats().batches && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    if (this.base) {
+      this.final = this.stats();
+      this.base.close();
+      this.base = null;
+      this.loaded = false;
+    }
+    this.reader = null;
+    this.written = [new Map(), new Map()];
+    this.followBits.clear();
+    this.liveHooks = [];
+    this.gen = 0;
+  }
+}
+
+function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v >>> 0);
+  return b;
+}

@@ -1,0 +1,160 @@
+// Decoding the records of the kfunc backend (struct msg_kfunc + argument slots). Records are
+// self-describing (each slot carries what it holds and the function argument it came from); the slots
+// of a sock or a sockaddr are folded back into one value. Bad records become DecodeErrors, counted by
+// decodeKfuncBatch, never thrown through.
+import { DecodeError } from '@peregrine/events';
+import { LAYOUTS } from '../abi/layout.js';
+import { decodeFramedBatch } from '../abi/decode.js';
+import { formatAddress } from '../net/cidr.js';
+import { KF_LAYOUTS, KfActionTaken, KfMsgFlag, KfSrc, MSG_OP_KFUNC } from './layout.js';
+
+const C = LAYOUTS.msg_common.fields;
+const M = KF_LAYOUTS.msg_kfunc.fields;
+const MSG_SIZE = KF_LAYOUTS.msg_kfunc.size;
+const ARG_HDR = KF_LAYOUTS.kf_msg_arg.size;
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+export const FAMILY_NAMES: Record<number, string> = { 1: 'AF_UNIX', 2: 'AF_INET', 10: 'AF_INET6' };
+export const PROTOCOL_NAMES: Record<number, string> = { 1: 'IPPROTO_ICMP', 6: 'IPPROTO_TCP', 17: 'IPPROTO_UDP', 58: 'IPPROTO_ICMPV6', 255: 'IPPROTO_RAW' };
+
+export type KfuncArgValue =
+  | { index: number; kind: 'int'; value: bigint }
+  | { index: number; kind: 'string'; value: string; truncated: boolean; fault: boolean }
+  /** file, path, linux_binprm, fd: the absolute path. */
+  | { index: number; kind: 'path'; type: 'file' | 'path' | 'linux_binprm' | 'fd'; path: string; truncated: boolean; fault: boolean }
+  | { index: number; kind: 'sockaddr'; family: number; familyName: string; addr: string; port: number }
+  | { index: number; kind: 'sock'; family: number; familyName: string; protocol: number | null; saddr: string | null; daddr: string | null; sport: number | null; dport: number | null };
+
+export interface RawKfuncRecord {
+  ktime: bigint;
+  tgid: number;
+  tid: number;
+  uid: number;
+  euid: number;
+  hookId: number;
+  slot: number;
+  selector: number;
+  action: 'post' | 'sigkill' | 'signal' | 'override';
+  /** The errno returned (Override), or withheld in monitor mode; 0 none. */
+  errno: number;
+  signal: number;
+  monitor: boolean;
+  site: number;
+  gen: number;
+  /** The function's return value (return: true hooks), else null. */
+  ret: bigint | null;
+  comm: string;
+  cgroupId: bigint;
+  args: KfuncArgValue[];
+}
+
+export interface KfuncDecodeStats {
+  records: number;
+  unknownOpcode: number;
+  badSize: number;
+  badRecord: number;
+}
+
+export function newKfuncDecodeStats(): KfuncDecodeStats {
+  return { records: 0, unknownOpcode: 0, badSize: 0, badRecord: 0 };
+}
+
+const ACTIONS: Record<number, RawKfuncRecord['action']> = {
+  [KfActionTaken.POST]: 'post', [KfActionTaken.SIGKILL]: 'sigkill', [KfActionTaken.SIGNAL]: 'signal', [KfActionTaken.OVERRIDE]: 'override',
+};
+const PATH_TYPES: Record<number, 'file' | 'path' | 'linux_binprm' | 'fd'> = {
+  [KfSrc.FILE]: 'file', [KfSrc.PATH]: 'path', [KfSrc.BPRM]: 'linux_binprm', [KfSrc.FD]: 'fd',
+};
+const INT_SRCS = new Set<number>([KfSrc.INT, KfSrc.SK_FAMILY, KfSrc.SK_PROTO, KfSrc.SK_SPORT, KfSrc.SK_DPORT, KfSrc.SA_FAMILY, KfSrc.SA_PORT]);
+const SOCK_SRCS = new Set<number>([KfSrc.SK_FAMILY, KfSrc.SK_PROTO, KfSrc.SK_SADDR, KfSrc.SK_DADDR, KfSrc.SK_SPORT, KfSrc.SK_DPORT]);
+const SA_SRCS = new Set<number>([KfSrc.SA_FAMILY, KfSrc.SA_PORT, KfSrc.SA_ADDR]);
+
+type Net = { index: number; sa: boolean; family: number; protocol: number | null; saddr: string | null; daddr: string | null; sport: number | null; dport: number | null };
+
+export function decodeKfuncRecord(buf: Buffer, o: number, len: number): RawKfuncRecord {
+  if (len < MSG_SIZE) throw new DecodeError('bad_size', -1, `record of ${len} bytes is shorter than msg_kfunc`);
+  const op = buf.readUInt8(o + C.op);
+  if (op !== MSG_OP_KFUNC) throw new DecodeError('unknown_opcode', op, `unknown opcode ${op}`);
+  const size = buf.readUInt32LE(o + C.size);
+  const argsLen = buf.readUInt16LE(o + M.args_len);
+  if (size !== len || MSG_SIZE + argsLen !== size) {
+    throw new DecodeError('bad_size', op, `kfunc record: header says ${size} bytes, record has ${len}, args ${argsLen}`);
+  }
+  const flags = buf.readUInt8(o + C.flags);
+  const fault = buf.readUInt8(o + M.fault);
+  const trunc = buf.readUInt8(o + M.trunc);
+  const nargs = buf.readUInt8(o + M.nargs);
+  const action = ACTIONS[buf.readUInt8(o + M.action)];
+  if (!action) throw new DecodeError('bad_record', op, `kfunc record: unknown action ${buf.readUInt8(o + M.action)}`);
+  const args: KfuncArgValue[] = [];
+  let net: Net | null = null;
+  const flush = (): void => {
+    if (!net) return;
+    const familyName = FAMILY_NAMES[net.family] ?? String(net.family);
+    if (net.sa) args.push({ index: net.index, kind: 'sockaddr', family: net.family, familyName, addr: net.daddr ?? '', port: net.dport ?? 0 });
+    else args.push({ index: net.index, kind: 'sock', family: net.family, familyName, protocol: net.protocol, saddr: net.saddr, daddr: net.daddr, sport: net.sport, dport: net.dport });
+    net = null;
+  };
+  let p = o + MSG_SIZE;
+  const end = p + argsLen;
+  for (let i = 0; i < nargs && p + ARG_HDR <= end; i++) {
+    const src = buf.readUInt8(p);
+    const index = buf.readUInt8(p + 1);
+    const n = buf.readUInt16LE(p + 2);
+    p += ARG_HDR;
+    if (p + n > end) throw new DecodeError('bad_record', op, `kfunc record: argument slot ${i} overruns the record`);
+    const isNet = SOCK_SRCS.has(src) || SA_SRCS.has(src);
+    if (!isNet || (net && net.index !== index)) flush();
+    if (isNet) net ??= { index, sa: SA_SRCS.has(src), family: 0, protocol: null, saddr: null, daddr: null, sport: null, dport: null };
+    if (INT_SRCS.has(src)) {
+      if (n !== 8) throw new DecodeError('bad_record', op, `kfunc record: int slot of ${n} bytes`);
+      const v = buf.readBigUInt64LE(p);
+      const w = Number(v & 0xffffn);
+      if (src === KfSrc.INT) args.push({ index, kind: 'int', value: v });
+      else if (src === KfSrc.SK_FAMILY || src === KfSrc.SA_FAMILY) net!.family = w;
+      else if (src === KfSrc.SK_PROTO) net!.protocol = w;
+      else if (src === KfSrc.SK_SPORT) net!.sport = w;
+      else net!.dport = w; // SK_DPORT, SA_PORT
+    } else if (src === KfSrc.SK_SADDR || src === KfSrc.SK_DADDR || src === KfSrc.SA_ADDR) {
+      // {family byte, 4 or 16 address bytes}; a v4-mapped IPv6 address arrives as IPv4.
+      const addr = n === 5 || n === 17 ? formatAddress(buf.subarray(p + 1, p + n)) : '';
+      if (src === KfSrc.SK_SADDR) net!.saddr = addr;
+      else net!.daddr = addr;
+    } else if (PATH_TYPES[src]) {
+      args.push({
+        index, kind: 'path', type: PATH_TYPES[src]!, path: utf8.decode(buf.subarray(p, p + n)),
+        truncated: (trunc & (1 << i)) !== 0, fault: (fault & (1 << i)) !== 0,
+      });
+    } else if (src === KfSrc.STR || src === KfSrc.BUF || src === KfSrc.FILENAME) {
+      args.push({ index, kind: 'string', value: utf8.decode(buf.subarray(p, p + n)), truncated: (trunc & (1 << i)) !== 0, fault: (fault & (1 << i)) !== 0 });
+    } else throw new DecodeError('bad_record', op, `kfunc record: argument slot kind ${src}`);
+    p += n;
+  }
+  flush();
+  const commBytes = buf.subarray(o + M.comm, o + M.comm + 16);
+  const nul = commBytes.indexOf(0);
+  return {
+    ktime: buf.readBigUInt64LE(o + C.ktime),
+    tgid: buf.readUInt32LE(o + M.tgid),
+    tid: buf.readUInt32LE(o + M.tid),
+    uid: buf.readUInt32LE(o + M.uid),
+    euid: buf.readUInt32LE(o + M.euid),
+    hookId: buf.readUInt32LE(o + M.hook_id),
+    slot: buf.readUInt16LE(o + M.slot),
+    selector: buf.readUInt8(o + M.selector),
+    action,
+    errno: Math.abs(buf.readInt32LE(o + M.err)),
+    signal: buf.readUInt8(o + M.sig),
+    monitor: (flags & KfMsgFlag.MONITOR) !== 0,
+    site: buf.readUInt32LE(o + M.site),
+    gen: buf.readUInt32LE(o + M.gen),
+    ret: (flags & KfMsgFlag.RETURN) !== 0 ? buf.readBigInt64LE(o + M.ret) : null,
+    comm: utf8.decode(nul >= 0 ? commBytes.subarray(0, nul) : commBytes),
+    cgroupId: buf.readBigUInt64LE(o + M.cgroup_id),
+    args,
+  };
+}
+
+/** Decodes a batch of the native reader ([u32 len][u32 0][record][pad to 8]…); bad records are counted and skipped. */
+export function decodeKfuncBatch(batch: Buffer, stats: KfuncDecodeStats, out: RawKfuncRecord[] = []): RawKfuncRecord[] {
+  return decodeFramedBatch(batch, stats, decodeKfuncRecord, out);
+}
