@@ -1,13 +1,10 @@
 // JSON lines of canonical events, fast: a process image's JSON is computed once and reused — in its
 // exec and exit events and in every event of its children (as parent) — instead of on every event.
 // Only frozen Process objects (the enricher freezes every image) are cached: they cannot change.
-// eventFromJson() goes the other way for a line that is already JSON (a durable queue's job): the event it
-// parses is frozen and remembers its line, so every sink reuses those bytes instead of serializing again.
 import type { PeregrineEvent } from './events.js';
 import type { Process } from './process.js';
 
 const cache = new WeakMap<Process, string>();
-const lines = new WeakMap<object, string>();
 
 function processJson(p: Process): string {
   if (!Object.isFrozen(p)) return JSON.stringify(p);
@@ -38,8 +35,6 @@ function known(ev: object, body: object, keys: ReadonlySet<string>): boolean {
 
 /** The event as one JSON text; JSON.parse of it equals JSON.parse(JSON.stringify(event)). */
 export function eventJson(ev: PeregrineEvent): string {
-  const line = lines.get(ev);
-  if (line !== undefined) return line;
   if ('process_exec' in ev ? !known(ev, ev.process_exec, EXEC_KEYS) : 'process_exit' in ev ? !known(ev, ev.process_exit, EXIT_KEYS) : true) {
     return JSON.stringify(ev);
   }
@@ -51,25 +46,4 @@ export function eventJson(ev: PeregrineEvent): string {
     return `{"process_exit":{${lineage(x)}${sig},"status":${JSON.stringify(x.status)},"time":${JSON.stringify(x.time)}}${tail}`;
   }
   return JSON.stringify(ev);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}
-
-/**
- * One JSON text of an event (a line eventJson wrote, without its newline) parsed back into an event. The
- * event is deeply frozen, so it cannot drift from its text, and eventJson(event) returns `line` itself.
- * Throws a SyntaxError for text that is not JSON and a TypeError for JSON that is not an object.
- */
-export function eventFromJson(line: string): PeregrineEvent {
-  const ev: unknown = JSON.parse(line);
-  if (typeof ev !== 'object' || ev === null || Array.isArray(ev)) throw new TypeError(`not a JSON object: ${line.slice(0, 40)}`);
-  deepFreeze(ev);
-  lines.set(ev, line);
-  return ev as PeregrineEvent;
 }

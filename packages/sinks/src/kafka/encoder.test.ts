@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EVENT_TYPES, type PeregrineEvent } from '@peregrine/events';
 import { eventId } from '../event-id.js';
+import { JsonLinesEncoder } from '../file/encoder.js';
 import { execEvent, exitEvent, process as proc } from '../testdata/events.js';
 import { RecordEncoder, recordBytes } from './encoder.js';
 import { parseTopicTemplate } from './topic.js';
@@ -59,9 +60,19 @@ describe('eventId', () => {
 });
 
 describe('record encoder', () => {
+  it('writes the file sink\'s line as the value, byte for byte (eventJson: one JSON text shared by the sinks)', () => {
+    // eventJson writes an exit's signal before its status, JSON.stringify in the fixture's key order.
+    const ev = exitEvent(8, { status: 137, signal: 'SIGKILL' });
+    const line = new JsonLinesEncoder().encode([ev]).toString('utf8');
+    const value = new RecordEncoder(parseTopicTemplate('t')).encode(ev).value.toString('utf8');
+    expect(`${value}\n`).toBe(line);
+    expect(value).not.toBe(JSON.stringify(ev));
+    expect(JSON.parse(value)).toEqual(ev);
+  });
+
   const encoder = new RecordEncoder(parseTopicTemplate('peregrine.{event_type}'), { headers: { cluster: 'prod-eu' }, nodeName: 'fallback-node' });
 
-  it('encodes value = JSON.stringify(event), key = exec_id, the topic per type', () => {
+  it('encodes value = the file sink\'s line (eventJson), key = exec_id, the topic per type', () => {
     const ev = execEvent(7);
     const r = encoder.encode(ev);
     expect(r.value.toString('utf8')).toBe(JSON.stringify(ev));

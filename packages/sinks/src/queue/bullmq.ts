@@ -17,7 +17,7 @@ import type { Redis } from 'ioredis';
 import type { PeregrineEvent } from '@peregrine/events';
 import { EventBuffer, type Segment } from './buffer.js';
 import { parseQueueConfig, type QueueConfig, type RedisQueueConfig } from './config.js';
-import { addSharedStats, createRedis, encodeJobEvents, queueNames, readSharedStats, type BatchJobData, type QueueNames, type SharedStats } from './redis.js';
+import { addSharedStats, createRedis, queueNames, readSharedStats, type BatchJobData, type QueueNames, type SharedStats } from './redis.js';
 import type { DeliveryQueue, EnqueueResult, QueueStats } from './types.js';
 
 /** Name of the custom backoff strategy workers register (exponential, jitter, capped). */
@@ -255,32 +255,15 @@ export class BullQueue implements DeliveryQueue {
     while (this.#pending.length < JOBS_PER_FLUSH && this.#pendingEvents < EVENTS_PER_FLUSH) {
       const next = this.#buffer.take(this.config.batch_max_events);
       if (next === undefined) break;
-      const job = this.#jobData(next.events, next.segments);
-      if (job === undefined) continue;
-      this.#pending.push({ id: `${this.#producerId}-${++this.#seq}`, data: job.data });
-      this.#pendingEvents += job.events;
+      this.#pending.push({ id: `${this.#producerId}-${++this.#seq}`, data: this.#jobData(next.events, next.segments) });
+      this.#pendingEvents += next.events.length;
     }
   }
 
-  /** The job of a batch, its events serialized once here (see BatchJobData). */
-  #jobData(events: PeregrineEvent[], segments: Segment[]): { data: BatchJobData; events: number } | undefined {
-    let ok = events;
-    let ndjson: string;
-    try {
-      ndjson = encodeJobEvents(events);
-    } catch (err) {
-      // An event JSON cannot represent (a cycle, a BigInt) could never be delivered: leave it out, counted.
-      ok = events.filter((e) => encodable(e));
-      const bad = events.length - ok.length;
-      this.#c.dropped += bad;
-      this.#left(bad);
-      this.#onError?.(new Error(`queue of sink ${this.id}: dropped ${bad} events JSON cannot represent: ${(err as Error).message}`));
-      if (ok.length === 0) return undefined;
-      ndjson = encodeJobEvents(ok);
-    }
-    const data: BatchJobData = { ndjson, enqueued_at: segments[0]?.enqueuedAt ?? Date.now() };
+  #jobData(events: PeregrineEvent[], segments: Segment[]): BatchJobData {
+    const data: BatchJobData = { events, enqueued_at: segments[0]?.enqueuedAt ?? Date.now() };
     if (this.#nodeName !== undefined) data.node = this.#nodeName;
-    return { data, events: ok.length };
+    return data;
   }
 
   #left(n: number): void {
@@ -315,14 +298,6 @@ export class BullQueue implements DeliveryQueue {
 /** True when the queue options name a Redis: batches go through BullQueue and `peregrine worker`. */
 export function isDurable(config: QueueConfig): config is QueueConfig & { redis: RedisQueueConfig } {
   return config.redis !== undefined;
-}
-
-function encodable(event: PeregrineEvent): boolean {
-  try {
-    return encodeJobEvents([event]) !== '';
-  } catch {
-    return false;
-  }
 }
 
 function delay(ms: number): Promise<void> {

@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import type { PeregrineEvent } from '@peregrine/events';
 import { batchJobOptions } from './bullmq.js';
 import { parseQueueConfig, type QueueConfig } from './config.js';
-import { addSharedStats, createRedis, encodeJobEvents, jobEventCount, jobEvents, queueNames, waitReady, type BatchJobData, type DeadLetterJobData, type QueueNames } from './redis.js';
+import { addSharedStats, createRedis, queueNames, waitReady, type BatchJobData, type DeadLetterJobData, type QueueNames } from './redis.js';
 
 export interface DeadLetterInfo {
   /** DLQ job id (pass to replay). */
@@ -77,7 +77,7 @@ function info(job: Job<DeadLetterJobData>): DeadLetterInfo {
   const d = job.data;
   return {
     id: job.id ?? '',
-    events: jobEventCount(d),
+    events: Array.isArray(d.events) ? d.events.length : 0,
     reason: d.reason,
     attempts: d.attempts,
     failedAt: d.failed_at,
@@ -126,23 +126,17 @@ export async function replayDeadLetters(
     const out: ReplayResult = { replayed: [], events: 0, missing: [], skipped: [] };
     const replayOne = async (job: Job<DeadLetterJobData>): Promise<void> => {
       const d = job.data;
-      let events: PeregrineEvent[] | undefined;
-      try {
-        events = jobEvents(d);
-      } catch {
-        events = undefined;
-      }
-      if (events === undefined || events.length === 0) {
+      if (!Array.isArray(d.events) || d.events.length === 0) {
         out.skipped.push(job.id ?? ''); // nothing to deliver (a malformed job kept for inspection)
         return;
       }
-      const data: BatchJobData = { ndjson: encodeJobEvents(events), enqueued_at: Date.now() };
+      const data: BatchJobData = { events: d.events, enqueued_at: Date.now() };
       if (d.node !== undefined) data.node = d.node;
       await main.add('batch', data, batchJobOptions(config, `replay-${job.id}`));
       await job.remove();
-      await addSharedStats(redis, names, { enqueued: events.length });
+      await addSharedStats(redis, names, { enqueued: d.events.length });
       out.replayed.push(job.id ?? '');
-      out.events += events.length;
+      out.events += d.events.length;
     };
     // BullMQ's wait list holds the ids, newest first: replay oldest first.
     const ids = 'ids' in which ? which.ids : (await redis.lrange(`${names.prefix}:${names.dlq}:wait`, 0, -1)).reverse();

@@ -8,7 +8,7 @@
 //   <prefix>:<sink>.latency  list of the latest delivery latencies (ms), capped at LATENCY_SAMPLES
 
 import { Redis, type RedisOptions } from 'ioredis';
-import { eventFromJson, eventJson, type PeregrineEvent } from '@peregrine/events';
+import type { PeregrineEvent } from '@peregrine/events';
 import { LATENCY_SAMPLES, latencyOf } from './latency.js';
 import type { LatencyStats } from './types.js';
 
@@ -86,53 +86,16 @@ export function queueNames(sinkId: string, prefix = DEFAULT_PREFIX): QueueNames 
   };
 }
 
-/**
- * A job of the sink queue: one batch. The agent writes it as `ndjson`: each event's JSON (eventJson, the
- * file sink's line) joined by newlines, so the events are serialized once, by the agent, and a worker's
- * sinks reuse those bytes (eventFromJson). `events` (the batch as objects) is what older producers and
- * dead-letter replays wrote; workers read both.
- */
+/** A job of the sink queue: one batch. */
 export interface BatchJobData {
-  ndjson?: string;
-  events?: PeregrineEvent[];
+  events: PeregrineEvent[];
   /** Epoch ms when the agent accepted the oldest event of the batch: latency and max_age_ms count from it. */
   enqueued_at: number;
   /** Node that produced it. */
   node?: string;
 }
 
-/** The `ndjson` of a batch job. Throws (TypeError) for an event JSON cannot represent. */
-export function encodeJobEvents(events: readonly PeregrineEvent[]): string {
-  let out = '';
-  for (let i = 0; i < events.length; i++) {
-    const json = eventJson(events[i] as PeregrineEvent) as string | undefined;
-    if (json === undefined) throw new TypeError(`cannot encode event ${i} as JSON`);
-    out += i === 0 ? json : '\n' + json;
-  }
-  return out;
-}
-
-/**
- * The events of a batch job (or dead letter), or undefined when it holds none in a known form. Throws a
- * SyntaxError for a line that is not JSON.
- */
-export function jobEvents(data: Partial<BatchJobData> | undefined): PeregrineEvent[] | undefined {
-  if (typeof data?.ndjson === 'string') return data.ndjson === '' ? [] : data.ndjson.split('\n').map(eventFromJson);
-  return Array.isArray(data?.events) ? data.events : undefined;
-}
-
-/** How many events a job holds, without parsing them. */
-export function jobEventCount(data: Partial<BatchJobData> | undefined): number {
-  if (typeof data?.ndjson === 'string') {
-    if (data.ndjson === '') return 0;
-    let n = 1;
-    for (let i = data.ndjson.indexOf('\n'); i !== -1; i = data.ndjson.indexOf('\n', i + 1)) n++;
-    return n;
-  }
-  return Array.isArray(data?.events) ? data.events.length : 0;
-}
-
-/** A job of the dead-letter queue (always written with `events`). */
+/** A job of the dead-letter queue. */
 export interface DeadLetterJobData extends BatchJobData {
   reason: string;
   attempts: number;

@@ -12,14 +12,13 @@
 // Per-event `deadLetters` in a result go to the dead-letter queue too.
 
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { PeregrineEvent } from '@peregrine/events';
 import type { BatchResult, Sink } from '../component.js';
 import { toSinkError } from '../errors.js';
 import { undelivered } from '../result.js';
 import { backoffDelay, parseQueueConfig, type QueueConfig } from '../queue/config.js';
 import { deadLetter } from '../queue/dlq.js';
 import { LatencyReservoir } from '../queue/latency.js';
-import { addSharedStats, createRedis, encodeJobEvents, jobEvents, queueNames, waitReady, type BatchJobData, type QueueNames } from '../queue/redis.js';
+import { addSharedStats, createRedis, queueNames, waitReady, type BatchJobData, type QueueNames } from '../queue/redis.js';
 import { deadLettersOf, type LatencyStats } from '../queue/types.js';
 
 export interface RunWorkerOptions {
@@ -94,8 +93,8 @@ export async function runWorker(opts: RunWorkerOptions): Promise<WorkerHandle> {
     c.jobs++;
     const data = job.data;
     // Not ours (another version, a hand-made job): failed at once, and moved to the DLQ by the 'failed' handler.
-    const events = readEvents(data);
-    if (events === undefined || typeof data.enqueued_at !== 'number') throw new UnrecoverableError('malformed job: no events array / enqueued_at');
+    if (!Array.isArray(data?.events) || typeof data.enqueued_at !== 'number') throw new UnrecoverableError('malformed job: no events array / enqueued_at');
+    const events = data.events;
     const attempt = job.attemptsMade + 1;
     // The tighter of this worker's retry.max_attempts and the job's own attempts (set by the producer).
     const maxAttempts = Math.min(config.retry.max_attempts, job.opts.attempts ?? Number.POSITIVE_INFINITY);
@@ -149,8 +148,7 @@ export async function runWorker(opts: RunWorkerOptions): Promise<WorkerHandle> {
       return giveUp(`older than max_age_ms (${maxAge}) after ${attempt} attempts: ${reason}`);
     }
     // Only the undelivered rest is retried; the backoff strategy reads the delay chosen here.
-    const { events: _old, ...keep } = data;
-    await job.updateData({ ...keep, ndjson: encodeJobEvents(rest), next_delay_ms: delay } as BatchJobData);
+    await job.updateData({ ...data, events: rest, next_delay_ms: delay } as BatchJobData);
     c.retried += rest.length;
     c.deadLettered += dead;
     await addSharedStats(redis, names, { sent: n, failed: rest.length, retried: rest.length, dead_lettered: dead });
@@ -180,7 +178,7 @@ export async function runWorker(opts: RunWorkerOptions): Promise<WorkerHandle> {
     if (job === undefined) return;
     void (async () => {
       if ((await job.getState()) !== 'failed') return; // a retry is scheduled: not final
-      const events = readEvents(job.data) ?? [];
+      const events = Array.isArray(job.data?.events) ? job.data.events : [];
       const enqueuedAt = typeof job.data?.enqueued_at === 'number' ? job.data.enqueued_at : job.timestamp;
       await deadLetter(dlq, { events, reason: job.failedReason || err.message, attempts: job.attemptsMade, enqueuedAt, sourceJob: job.id }, `${job.id}-failed`);
       c.deadLettered += events.length;
@@ -231,15 +229,6 @@ export async function runWorker(opts: RunWorkerOptions): Promise<WorkerHandle> {
     close,
     closed,
   };
-}
-
-/** A job's events (parsed once, each remembering its JSON line for the sink), or undefined if malformed. */
-function readEvents(data: BatchJobData | undefined): PeregrineEvent[] | undefined {
-  try {
-    return jobEvents(data);
-  } catch {
-    return undefined;
-  }
 }
 
 function nodeOf(data: BatchJobData): { node?: string } {
