@@ -5,8 +5,10 @@
 // Ratios are to the file sink (baseline) and durable/direct. Needs the servers of scripts/servers.sh.
 // Each measurement writes to its own Elasticsearch index and Redis queue, so no run sees the documents
 // of another as duplicates (409s would be cheaper than real indexing). The durable worker is started
-// before the clock starts, as the direct sink is: a worker is a standing process.
-//   node bench/sinks.mjs [--events 50000] [--batch 1000] [--sinks file,kafka,elasticsearch,otlp_http] [--durable 1] [--runs 3]
+// before the clock starts, as the direct sink is: a worker is a standing process. By default it runs in a
+// child process, as `peregrine worker` does next to the agent (--worker inline: in the bench's process).
+//   node bench/sinks.mjs [--events 50000] [--batch 1000] [--sinks file,kafka,elasticsearch,otlp_http] [--durable 1] [--runs 3] [--worker process|inline]
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,11 +17,27 @@ import { Client } from '@elastic/elasticsearch';
 import { createDeliveryQueue, defaultSinkRegistry, runWorker } from '../packages/sinks/dist/index.js';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((a, v, i, all) => (v.startsWith('--') ? [...a, [v.slice(2), all[i + 1]]] : a), []));
+if (args.role === 'worker') {
+  // The durable queue's worker, in its own process: runs until the parent says close, answers stats requests.
+  const { type, opts, sinkId, redisUrl: url, config } = JSON.parse(process.env.BENCH_WORKER);
+  const sink = defaultSinkRegistry().create(type, opts, { nodeName: 'bench-node', id: sinkId });
+  const w = await runWorker({ redisUrl: url, sinkId, sink, concurrency: 2, config, handleSignals: false });
+  await new Promise((resolve) => {
+    process.on('message', (m) => {
+      if (m === 'stats') process.send(w.stats());
+      else if (m === 'close') resolve();
+    });
+    process.send('ready');
+  });
+  await w.close();
+  process.exit(0);
+}
 const EVENTS = Number(args.events ?? 50000);
 const BATCH = Number(args.batch ?? 1000);
 const SINKS = (args.sinks ?? 'file,kafka,elasticsearch,otlp_http').split(',');
 const DURABLE = (args.durable ?? '1') === '1';
 const RUNS = Number(args.runs ?? 1);
+const WORKER = args.worker ?? 'process';
 const env = process.env;
 const brokers = (env.PEREGRINE_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const esUrl = env.PEREGRINE_ES_URL ?? 'http://127.0.0.1:9200';
@@ -105,18 +123,41 @@ async function durable(type) {
   const producerSink = defaultSinkRegistry().create(type, opts, { nodeName: 'bench-node', id: sinkId });
   const q = createDeliveryQueue(producerSink, config, { nodeName: 'bench-node' });
   await q.start();
-  const workerSink = defaultSinkRegistry().create(type, opts, { nodeName: 'bench-node', id: sinkId });
-  const w = await runWorker({ redisUrl, sinkId, sink: workerSink, concurrency: 2, config, handleSignals: false });
+  const w = await startWorker({ type, opts, sinkId, redisUrl, config });
   q.enqueue(warmup);
-  while (w.stats().sent < warmup.length) await new Promise((r) => setTimeout(r, 5));
+  while ((await w.stats()).sent < warmup.length) await new Promise((r) => setTimeout(r, 5));
   const t0 = performance.now();
   for (let i = 0; i < EVENTS; i += BATCH) q.enqueue(events.slice(i, i + BATCH));
-  while (w.stats().sent < EVENTS + warmup.length) await new Promise((r) => setTimeout(r, 5));
+  let st;
+  while ((st = await w.stats()).sent < EVENTS + warmup.length) await new Promise((r) => setTimeout(r, 5));
   const secs = (performance.now() - t0) / 1000;
-  const l = w.stats().latency;
   await w.close();
   await q.stop();
-  return { eps: EVENTS / secs, p50: l.p50_ms, p99: l.p99_ms };
+  return { eps: EVENTS / secs, p50: st.latency.p50_ms, p99: st.latency.p99_ms };
+}
+
+/** The worker, inline or in a child process (see the header); stats() and close() either way. */
+async function startWorker(spec) {
+  if (WORKER === 'inline') {
+    const sink = defaultSinkRegistry().create(spec.type, spec.opts, { nodeName: 'bench-node', id: spec.sinkId });
+    const w = await runWorker({ redisUrl: spec.redisUrl, sinkId: spec.sinkId, sink, concurrency: 2, config: spec.config, handleSignals: false });
+    return { stats: async () => w.stats(), close: () => w.close() };
+  }
+  const child = fork(new URL(import.meta.url).pathname, ['--role', 'worker'], { env: { ...process.env, BENCH_WORKER: JSON.stringify(spec) } });
+  const next = () => new Promise((resolve) => child.once('message', resolve));
+  if ((await next()) !== 'ready') throw new Error('bench worker did not start');
+  return {
+    stats: () => {
+      const p = next();
+      child.send('stats');
+      return p;
+    },
+    close: async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.send('close');
+      await exited;
+    },
+  };
 }
 
 // Median of each figure over the runs (direct and durable interleaved).
@@ -139,7 +180,7 @@ for (const type of SINKS) {
   rows.push({ type, d: medianOf(ds), q: medianOf(qs) });
 }
 const base = rows.find((r) => r.type === 'file')?.d.eps ?? NaN;
-console.log(`\nSinks: ${EVENTS} exec events of ~${bytes.toFixed(0)} B JSON (default-shaped: no cap/ns/process_credentials), batches of ${BATCH}, median of ${RUNS} run(s) (${(await import('node:os')).cpus().length} CPUs; servers on the same machine)\n`);
+console.log(`\nSinks: ${EVENTS} exec events of ~${bytes.toFixed(0)} B JSON (default-shaped: no cap/ns/process_credentials), batches of ${BATCH}, durable worker ${WORKER === 'inline' ? 'in the bench process' : 'in its own process'}, median of ${RUNS} run(s) (${(await import('node:os')).cpus().length} CPUs; servers on the same machine)\n`);
 console.log('| sink | direct events/s | × file | p50 ms | p99 ms | durable events/s | durable / direct | durable p50 ms | durable p99 ms |');
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const { type, d, q } of rows) {
