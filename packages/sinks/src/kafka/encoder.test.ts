@@ -54,6 +54,14 @@ describe('eventId', () => {
     expect(ids.size).toBe(5);
   });
 
+  it('keeps the ids of earlier versions (Elasticsearch deduplicates a resend by them)', () => {
+    // Vectors from the first implementation: createHash('sha256').update(type).update('\\0')….digest('hex').slice(0, 32).
+    const p = { exec_id: 'bm9kZToxOjE=', pid: 1, uid: 0, cwd: '/', binary: '/bin/x', arguments: '', flags: '', start_time: 't', auid: 0, tid: 7 };
+    expect(eventId({ process_exec: { process: p }, node_name: 'n', time: '2026-11-27T11:30:00.123456789Z' })).toBe('3c2ec1a5e42de64de3db4e35b4f1772d');
+    const noTid = { ...p, tid: undefined } as unknown as typeof p;
+    expect(eventId({ process_exit: { process: noTid, status: 0, time: 't' }, node_name: 'n', time: '2026-11-27T11:30:01Z' })).toBe('babd2e952108f86591a3bf3e0d9f1966');
+  });
+
   it('ignores content that is not part of the identity (enrichment may differ between workers)', () => {
     expect(eventId(execEvent(42, { cwd: '/elsewhere' }))).toBe(eventId(execEvent(42)));
   });
