@@ -24,7 +24,7 @@ if (args.role === 'worker') {
   const w = await runWorker({ redisUrl: url, sinkId, sink, concurrency: 2, config, handleSignals: false });
   await new Promise((resolve) => {
     process.on('message', (m) => {
-      if (m === 'stats') process.send(w.stats());
+      if (m === 'stats') process.send({ ...w.stats(), cpu: process.cpuUsage() });
       else if (m === 'close') resolve();
     });
     process.send('ready');
@@ -85,6 +85,7 @@ function options(type) {
   if (type === 'otlp_http') return { endpoint: `${otlpUrl}/v1/logs` };
   throw new Error(type);
 }
+const cpuUs = (u) => u.user + u.system;
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
@@ -96,6 +97,7 @@ async function direct(type) {
   const w = await sink.write(warmup);
   if (w.status !== 'delivered') throw new Error(`${type} warm-up: ${w.status} ${w.error?.message}`);
   const lat = [];
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const inflight = [];
   for (let i = 0; i < EVENTS; i += BATCH) {
@@ -112,8 +114,9 @@ async function direct(type) {
   await Promise.all(inflight);
   await sink.flush();
   const secs = (performance.now() - t0) / 1000;
+  const cpu = cpuUs(process.cpuUsage(cpu0));
   await sink.stop();
-  return { eps: EVENTS / secs, p50: pct(lat, 50), p99: pct(lat, 99) };
+  return { eps: EVENTS / secs, p50: pct(lat, 50), p99: pct(lat, 99), cpu: cpu / EVENTS };
 }
 
 async function durable(type) {
@@ -125,15 +128,18 @@ async function durable(type) {
   await q.start();
   const w = await startWorker({ type, opts, sinkId, redisUrl, config });
   q.enqueue(warmup);
-  while ((await w.stats()).sent < warmup.length) await new Promise((r) => setTimeout(r, 5));
+  let st = await w.stats();
+  while (st.sent < warmup.length) st = await new Promise((r) => setTimeout(r, 5)).then(() => w.stats());
+  const workerCpu0 = cpuUs(st.cpu);
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < EVENTS; i += BATCH) q.enqueue(events.slice(i, i + BATCH));
-  let st;
   while ((st = await w.stats()).sent < EVENTS + warmup.length) await new Promise((r) => setTimeout(r, 5));
   const secs = (performance.now() - t0) / 1000;
+  const cpu = cpuUs(process.cpuUsage(cpu0)) + cpuUs(st.cpu) - workerCpu0;
   await w.close();
   await q.stop();
-  return { eps: EVENTS / secs, p50: st.latency.p50_ms, p99: st.latency.p99_ms };
+  return { eps: EVENTS / secs, p50: st.latency.p50_ms, p99: st.latency.p99_ms, cpu: cpu / EVENTS };
 }
 
 /** The worker, inline or in a child process (see the header); stats() and close() either way. */
@@ -141,7 +147,7 @@ async function startWorker(spec) {
   if (WORKER === 'inline') {
     const sink = defaultSinkRegistry().create(spec.type, spec.opts, { nodeName: 'bench-node', id: spec.sinkId });
     const w = await runWorker({ redisUrl: spec.redisUrl, sinkId: spec.sinkId, sink, concurrency: 2, config: spec.config, handleSignals: false });
-    return { stats: async () => w.stats(), close: () => w.close() };
+    return { stats: async () => ({ ...w.stats(), cpu: { user: 0, system: 0 } }), close: () => w.close() };
   }
   const child = fork(new URL(import.meta.url).pathname, ['--role', 'worker'], { env: { ...process.env, BENCH_WORKER: JSON.stringify(spec) } });
   const next = () => new Promise((resolve) => child.once('message', resolve));
@@ -162,7 +168,8 @@ async function startWorker(spec) {
 
 // Median of each figure over the runs (direct and durable interleaved).
 const median = (xs) => pct(xs, 50);
-const medianOf = (rs) => (rs.length === 0 ? null : { eps: median(rs.map((r) => r.eps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)) });
+const medianOf = (rs) =>
+  rs.length === 0 ? null : { eps: median(rs.map((r) => r.eps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), cpu: median(rs.map((r) => r.cpu)) };
 const rows = [];
 for (const type of SINKS) {
   const ds = [];
@@ -181,10 +188,12 @@ for (const type of SINKS) {
 }
 const base = rows.find((r) => r.type === 'file')?.d.eps ?? NaN;
 console.log(`\nSinks: ${EVENTS} exec events of ~${bytes.toFixed(0)} B JSON (default-shaped: no cap/ns/process_credentials), batches of ${BATCH}, durable worker ${WORKER === 'inline' ? 'in the bench process' : 'in its own process'}, median of ${RUNS} run(s) (${(await import('node:os')).cpus().length} CPUs; servers on the same machine)\n`);
-console.log('| sink | direct events/s | × file | p50 ms | p99 ms | durable events/s | durable / direct | durable p50 ms | durable p99 ms |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('Node CPU: µs of CPU time per event in the process(es) writing to the sink (durable: the agent side and the worker process together), servers not counted.\n');
+console.log('| sink | direct events/s | × file | p50 ms | p99 ms | CPU µs/event | durable events/s | durable / direct | durable p50 ms | durable p99 ms | durable CPU µs/event |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const { type, d, q } of rows) {
-  console.log(`| ${type} | ${d.eps.toFixed(0)} | ${(d.eps / base).toFixed(3)} | ${d.p50.toFixed(1)} | ${d.p99.toFixed(1)} | ${q ? q.eps.toFixed(0) : '–'} | ${q ? ((100 * q.eps) / d.eps).toFixed(0) + ' %' : '–'} | ${q ? q.p50.toFixed(1) : '–'} | ${q ? q.p99.toFixed(1) : '–'} |`);
+  const dq = q ? [q.eps.toFixed(0), ((100 * q.eps) / d.eps).toFixed(0) + ' %', q.p50.toFixed(1), q.p99.toFixed(1), q.cpu.toFixed(1)] : ['–', '–', '–', '–', '–'];
+  console.log(`| ${type} | ${d.eps.toFixed(0)} | ${(d.eps / base).toFixed(3)} | ${d.p50.toFixed(1)} | ${d.p99.toFixed(1)} | ${d.cpu.toFixed(1)} | ${dq.join(' | ')} |`);
 }
 // Clean up what the run created on the servers.
 const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
