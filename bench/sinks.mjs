@@ -9,7 +9,7 @@
 // child process, as `peregrine worker` does next to the agent (--worker inline: in the bench's process).
 //   node bench/sinks.mjs [--events 50000] [--batch 1000] [--sinks file,kafka,elasticsearch,otlp_http] [--durable 1] [--runs 3] [--worker process|inline]
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -86,6 +86,22 @@ function options(type) {
   throw new Error(type);
 }
 const cpuUs = (u) => u.user + u.system;
+// CPU time of the local servers (scripts/servers.sh pid files), in µs; 0 for a server not found.
+const SERVERS_DIR = env.PEREGRINE_SERVERS_DIR ?? '/opt/peregrine-test-servers';
+const SERVER_OF = { kafka: 'kafka', elasticsearch: 'elasticsearch', otlp_http: 'otelcol' };
+function serverCpu(names) {
+  let us = 0;
+  for (const name of names) {
+    try {
+      const pid = readFileSync(join(SERVERS_DIR, name, `${name}.pid`), 'utf8').trim();
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      us += ((Number(f[11]) + Number(f[12])) * 1e6) / 100; // utime + stime, in clock ticks of 10 ms
+    } catch {
+      // not running here
+    }
+  }
+  return us;
+}
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
@@ -97,6 +113,8 @@ async function direct(type) {
   const w = await sink.write(warmup);
   if (w.status !== 'delivered') throw new Error(`${type} warm-up: ${w.status} ${w.error?.message}`);
   const lat = [];
+  const servers = SERVER_OF[type] === undefined ? [] : [SERVER_OF[type]];
+  const srv0 = serverCpu(servers);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const inflight = [];
@@ -115,8 +133,9 @@ async function direct(type) {
   await sink.flush();
   const secs = (performance.now() - t0) / 1000;
   const cpu = cpuUs(process.cpuUsage(cpu0));
+  const srv = serverCpu(servers) - srv0;
   await sink.stop();
-  return { eps: EVENTS / secs, p50: pct(lat, 50), p99: pct(lat, 99), cpu: cpu / EVENTS };
+  return { eps: EVENTS / secs, p50: pct(lat, 50), p99: pct(lat, 99), cpu: cpu / EVENTS, srv: srv / EVENTS };
 }
 
 async function durable(type) {
@@ -131,15 +150,20 @@ async function durable(type) {
   let st = await w.stats();
   while (st.sent < warmup.length) st = await new Promise((r) => setTimeout(r, 5)).then(() => w.stats());
   const workerCpu0 = cpuUs(st.cpu);
+  const servers = ['redis', ...(SERVER_OF[type] === undefined ? [] : [SERVER_OF[type]])];
+  const srv0 = serverCpu(servers);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < EVENTS; i += BATCH) q.enqueue(events.slice(i, i + BATCH));
   while ((st = await w.stats()).sent < EVENTS + warmup.length) await new Promise((r) => setTimeout(r, 5));
   const secs = (performance.now() - t0) / 1000;
-  const cpu = cpuUs(process.cpuUsage(cpu0)) + cpuUs(st.cpu) - workerCpu0;
+  const agentCpu = cpuUs(process.cpuUsage(cpu0));
+  const workerCpu = cpuUs(st.cpu) - workerCpu0;
+  const cpu = agentCpu + workerCpu;
+  const srv = serverCpu(servers) - srv0;
   await w.close();
   await q.stop();
-  return { eps: EVENTS / secs, p50: st.latency.p50_ms, p99: st.latency.p99_ms, cpu: cpu / EVENTS };
+  return { eps: EVENTS / secs, p50: st.latency.p50_ms, p99: st.latency.p99_ms, cpu: cpu / EVENTS, srv: srv / EVENTS, agentCpu: agentCpu / EVENTS, workerCpu: workerCpu / EVENTS };
 }
 
 /** The worker, inline or in a child process (see the header); stats() and close() either way. */
@@ -149,7 +173,10 @@ async function startWorker(spec) {
     const w = await runWorker({ redisUrl: spec.redisUrl, sinkId: spec.sinkId, sink, concurrency: 2, config: spec.config, handleSignals: false });
     return { stats: async () => ({ ...w.stats(), cpu: { user: 0, system: 0 } }), close: () => w.close() };
   }
-  const child = fork(new URL(import.meta.url).pathname, ['--role', 'worker'], { env: { ...process.env, BENCH_WORKER: JSON.stringify(spec) } });
+  const child = fork(new URL(import.meta.url).pathname, ['--role', 'worker'], {
+    env: { ...process.env, BENCH_WORKER: JSON.stringify(spec) },
+    execArgv: env.BENCH_WORKER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_WORKER_PROF}`] : [],
+  });
   const next = () => new Promise((resolve) => child.once('message', resolve));
   if ((await next()) !== 'ready') throw new Error('bench worker did not start');
   return {
@@ -169,7 +196,7 @@ async function startWorker(spec) {
 // Median of each figure over the runs (direct and durable interleaved).
 const median = (xs) => pct(xs, 50);
 const medianOf = (rs) =>
-  rs.length === 0 ? null : { eps: median(rs.map((r) => r.eps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), cpu: median(rs.map((r) => r.cpu)) };
+  rs.length === 0 ? null : { eps: median(rs.map((r) => r.eps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), cpu: median(rs.map((r) => r.cpu)), srv: median(rs.map((r) => r.srv)) };
 const rows = [];
 for (const type of SINKS) {
   const ds = [];
@@ -180,7 +207,7 @@ for (const type of SINKS) {
     ds.push(d);
     if (DURABLE) {
       const q = await durable(type);
-      process.stderr.write(`${type} durable: ${q.eps.toFixed(0)} events/s\n`);
+      process.stderr.write(`${type} durable: ${q.eps.toFixed(0)} events/s (CPU µs/event: agent ${q.agentCpu.toFixed(1)}, worker ${q.workerCpu.toFixed(1)}, servers ${q.srv.toFixed(1)})\n`);
       qs.push(q);
     }
   }
@@ -188,12 +215,14 @@ for (const type of SINKS) {
 }
 const base = rows.find((r) => r.type === 'file')?.d.eps ?? NaN;
 console.log(`\nSinks: ${EVENTS} exec events of ~${bytes.toFixed(0)} B JSON (default-shaped: no cap/ns/process_credentials), batches of ${BATCH}, durable worker ${WORKER === 'inline' ? 'in the bench process' : 'in its own process'}, median of ${RUNS} run(s) (${(await import('node:os')).cpus().length} CPUs; servers on the same machine)\n`);
-console.log('Node CPU: µs of CPU time per event in the process(es) writing to the sink (durable: the agent side and the worker process together), servers not counted.\n');
-console.log('| sink | direct events/s | × file | p50 ms | p99 ms | CPU µs/event | durable events/s | durable / direct | durable p50 ms | durable p99 ms | durable CPU µs/event |');
+console.log('CPU: µs of CPU time per event, node = the process(es) writing to the sink (durable: agent side + worker process),');
+console.log('server = the destination server (durable: + Redis), from scripts/servers.sh pid files.\n');
+console.log('| sink | direct events/s | × file | p50 ms | p99 ms | CPU µs/event node + server | durable events/s | durable / direct | durable p50 ms | durable p99 ms | durable CPU µs/event node + server |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+const cpuCell = (r) => `${r.cpu.toFixed(1)} + ${r.srv.toFixed(1)}`;
 for (const { type, d, q } of rows) {
-  const dq = q ? [q.eps.toFixed(0), ((100 * q.eps) / d.eps).toFixed(0) + ' %', q.p50.toFixed(1), q.p99.toFixed(1), q.cpu.toFixed(1)] : ['–', '–', '–', '–', '–'];
-  console.log(`| ${type} | ${d.eps.toFixed(0)} | ${(d.eps / base).toFixed(3)} | ${d.p50.toFixed(1)} | ${d.p99.toFixed(1)} | ${d.cpu.toFixed(1)} | ${dq.join(' | ')} |`);
+  const dq = q ? [q.eps.toFixed(0), ((100 * q.eps) / d.eps).toFixed(0) + ' %', q.p50.toFixed(1), q.p99.toFixed(1), cpuCell(q)] : ['–', '–', '–', '–', '–'];
+  console.log(`| ${type} | ${d.eps.toFixed(0)} | ${(d.eps / base).toFixed(3)} | ${d.p50.toFixed(1)} | ${d.p99.toFixed(1)} | ${cpuCell(d)} | ${dq.join(' | ')} |`);
 }
 // Clean up what the run created on the servers.
 const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
