@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import {
   SinkError,
+  eventJson,
   eventProcess,
   type PeregrineEvent,
   type Process,
@@ -195,7 +196,7 @@ describe.skipIf(!serversEnabled())('kafka sink against a real broker', () => {
     expect(await s.write([ev])).toEqual({ status: 'delivered', delivered: 1 });
     await s.stop();
     const [m] = await consumeAll([topic]);
-    expect(m?.value).toBe(JSON.stringify(ev));
+    expect(m?.value).toBe(eventJson(ev)); // the file sink's line
   });
 
   it('writes value = the JSON event, key = exec_id and every CloudEvents header, field by field', async () => {
@@ -215,7 +216,7 @@ describe.skipIf(!serversEnabled())('kafka sink against a real broker', () => {
       const m = byId.get(eventId(ev));
       expect(m, `record for ${typeOf(ev)} of pid ${eventProcess(ev).pid}`).toBeDefined();
       expect(JSON.parse(m!.value)).toEqual(ev);
-      expect(m!.value).toBe(JSON.stringify(ev));
+      expect(m!.value).toBe(eventJson(ev)); // the file sink's line
       expect(m!.key).toBe(eventProcess(ev).exec_id);
       expect(m!.headers).toEqual({ cluster: 'it-cluster', team: 'secops', ...expectedHeaders(ev) });
     }
@@ -286,7 +287,7 @@ describe.skipIf(!serversEnabled())('kafka sink against a real broker', () => {
     const events = life(4000, 20);
     expect(await s.write(events)).toEqual({ status: 'delivered', delivered: events.length });
     await s.stop();
-    expect((await consumeAll([topic])).map((m) => m.value)).toEqual(events.map((e) => JSON.stringify(e)));
+    expect((await consumeAll([topic])).map((m) => m.value)).toEqual(events.map((e) => eventJson(e)));
   });
 
   it('fails the healthcheck for a missing topic, naming it, and rejects writes to it', async () => {

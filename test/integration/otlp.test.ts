@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SinkError, type PeregrineEvent, type Process, type ProcessExecEvent, type ProcessExitEvent } from '@peregrine/events';
+import { SinkError, eventJson, type PeregrineEvent, type Process, type ProcessExecEvent, type ProcessExitEvent } from '@peregrine/events';
 import { INSTRUMENTATION_SCOPE, OtlpHttpSink, isoToHrTime, otlpAttributes as eventAttributes, otlpSinkSchema, type BatchResult } from '@peregrine/sinks';
 import { isServerUp, otlpFile, otlpUrl, requireServer, serversEnabled, startServer, stopServer } from '../helpers/servers.js';
 
@@ -267,7 +267,7 @@ describe.skipIf(!serversEnabled())('otlp_http sink → OpenTelemetry Collector (
       const row = rows[i] as Row;
       const rec = row.record;
       expect(rec.eventName).toBe('process_exec' in ev ? 'peregrine.process.exec' : 'peregrine.process.exit');
-      expect(rec.body.stringValue).toBe(JSON.stringify(ev));
+      expect(rec.body.stringValue).toBe(eventJson(ev)); // byte for byte the file sink's line
       expect(JSON.parse(rec.body.stringValue as string)).toEqual(JSON.parse(JSON.stringify(ev)));
       const t = isoToHrTime(ev.time) as [number, number];
       expect(rec.timeUnixNano).toBe(String(BigInt(t[0]) * 1_000_000_000n + BigInt(t[1])));

@@ -8,20 +8,15 @@
 // worker, while two events of one thread differ in type or time. If the model ever gains an `id` field,
 // return it here instead, so that every sink changes together.
 
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { eventProcess, eventType, type PeregrineEvent } from '@peregrine/events';
 
-/** 32 hex digits (128 bits of SHA-256 over type, exec_id, tid and time, NUL-separated). */
+/** One-shot SHA-256 in hex: crypto.hash (Node ≥ 20.12, a third of the cost of a Hash object) or createHash. */
+const sha256Hex: (data: string) => string =
+  typeof crypto.hash === 'function' ? (data) => crypto.hash('sha256', data, 'hex') : (data) => crypto.createHash('sha256').update(data).digest('hex');
+
+/** 32 hex digits (128 bits of SHA-256 over type, exec_id, tid and time, NUL-separated, UTF-8). */
 export function eventId(event: PeregrineEvent): string {
   const process = eventProcess(event);
-  return createHash('sha256')
-    .update(eventType(event))
-    .update('\0')
-    .update(process.exec_id)
-    .update('\0')
-    .update(String(process.tid ?? ''))
-    .update('\0')
-    .update(event.time)
-    .digest('hex')
-    .slice(0, 32);
+  return sha256Hex(`${eventType(event)}\0${process.exec_id}\0${process.tid ?? ''}\0${event.time}`).slice(0, 32);
 }

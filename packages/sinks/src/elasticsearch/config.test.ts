@@ -23,6 +23,7 @@ describe('elasticsearch sink config', () => {
       mode: 'auto',
       bulk_max_bytes: 5 * 1024 * 1024,
       bulk_max_events: 2000,
+      max_in_flight_requests: 2,
       flush_interval_ms: 0,
       request_timeout_ms: 30_000,
       retry: { max_attempts: 5, initial_backoff_ms: 100, max_backoff_ms: 5000 },

@@ -15,6 +15,7 @@ export const ELASTICSEARCH_SINK_DEFAULTS = {
   mode: 'auto',
   bulk_max_bytes: 5 * MiB,
   bulk_max_events: 2000,
+  max_in_flight_requests: 2,
   flush_interval_ms: 0,
   request_timeout_ms: 30_000,
   retry: { max_attempts: 5, initial_backoff_ms: 100, max_backoff_ms: 5_000 },
@@ -76,6 +77,15 @@ export const elasticsearchSinkSchema = z
       .optional(),
     bulk_max_bytes: z.int().min(1024).default(D.bulk_max_bytes).describe('Largest _bulk request body; bigger batches are split.'),
     bulk_max_events: z.int().min(1).default(D.bulk_max_events).describe('Most documents per _bulk request; also caps how many queued batches are merged.'),
+    max_in_flight_requests: z
+      .int()
+      .min(1)
+      .max(64)
+      .default(D.max_in_flight_requests)
+      .describe(
+        '_bulk requests sent at once. Queued batches are merged into units of up to this many times bulk_max_events, and a ' +
+          "unit's documents are spread over up to this many concurrent requests (so a single write uses them too); 1 sends one request at a time.",
+      ),
     flush_interval_ms: z
       .int()
       .min(0)

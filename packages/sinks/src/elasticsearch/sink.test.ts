@@ -254,6 +254,51 @@ describe('elasticsearch sink: write', () => {
   });
 });
 
+describe('elasticsearch sink: concurrent _bulk requests', () => {
+  it('spreads one write over max_in_flight_requests concurrent requests', async () => {
+    es.bulkDelayMs = 50;
+    const s = await started(); // max_in_flight_requests: 2 by default
+    expect(await s.write(execs(0, 1000))).toEqual({ status: 'delivered', delivered: 1000 });
+    expect(es.bulkBodies.map((b) => b.length)).toEqual([500, 500]);
+    expect(es.maxBulkInFlight).toBe(2);
+    expect(es.docs.size).toBe(1000);
+  });
+
+  it('never has more requests in flight than max_in_flight_requests, and settles writes in call order', async () => {
+    es.bulkDelayMs = 20;
+    const s = await started({ max_in_flight_requests: 3, bulk_max_events: 200 });
+    const order: number[] = [];
+    const results = await Promise.all(range(0, 6).map((w) => s.write(execs(w * 300, w * 300 + 300)).then((r) => (order.push(w), r))));
+    expect(results.every((r) => r.status === 'delivered' && r.delivered === 300)).toBe(true);
+    expect(order).toEqual(range(0, 6));
+    expect(es.maxBulkInFlight).toBe(3);
+    expect(Math.max(...es.bulkBodies.map((b) => b.length))).toBeLessThanOrEqual(200);
+    expect(es.docs.size).toBe(1800);
+  });
+
+  it('sends one request at a time with max_in_flight_requests 1', async () => {
+    es.bulkDelayMs = 10;
+    const s = await started({ max_in_flight_requests: 1, bulk_max_events: 100 });
+    await Promise.all([s.write(execs(0, 250)), s.write(execs(250, 500))]);
+    expect(es.maxBulkInFlight).toBe(1);
+    expect(es.bulkBodies.map((b) => b.length)).toEqual([100, 100, 50, 100, 100, 50]);
+  });
+
+  it('starts no further request after a whole-request failure; the batch answers retryable with its delivered prefix', async () => {
+    es.bulkDelayMs = 10;
+    es.failBulk = { status: 503, times: 1 };
+    const s = await started({ max_in_flight_requests: 2, bulk_max_events: 100 });
+    const r = await s.write(execs(0, 1000));
+    expect(r.status).toBe('retryable');
+    // The first request failed; the one sent alongside may have got through (and started one more before
+    // the failure was known), but not the other eight.
+    expect(es.bulkBodies.length).toBeGreaterThanOrEqual(1);
+    expect(es.bulkBodies.length).toBeLessThanOrEqual(2);
+    expect(r.delivered).toBe(0);
+    expect(await s.write(execs(0, 1000))).toEqual({ status: 'delivered', delivered: 1000 });
+  });
+});
+
 describe('elasticsearch sink: healthcheck', () => {
   it('passes on a reachable node, before and after start', async () => {
     const s = sink();

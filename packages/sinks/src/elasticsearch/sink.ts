@@ -1,8 +1,12 @@
 // The `elasticsearch` sink: ECS documents through _bulk `create`, _id = eventId(event).
 //
 // write() encodes its batch at once and queues it; one drain loop sends the queue in call order, merging
-// queued batches into one unit of at most bulk_max_events documents (after waiting flush_interval_ms for
-// more, if set), split into _bulk requests of at most bulk_max_bytes.
+// queued batches into one unit of at most max_in_flight_requests × bulk_max_events documents (after waiting
+// flush_interval_ms for more, if set). A unit's documents are split into _bulk requests of at most
+// bulk_max_events documents and bulk_max_bytes, but into at least max_in_flight_requests of them (down to
+// MIN_SPLIT_EVENTS documents each), and those requests are sent concurrently: an Elasticsearch node
+// indexes concurrent requests on several write threads. Units follow one another, so batches still
+// settle in call order.
 //
 // Per-document answers come back in any order, but a BatchResult reports an in-order prefix. So the sink
 // finishes each unit itself: documents refused with 429/5xx are resent, alone, with exponential backoff
@@ -56,6 +60,9 @@ interface Item {
 }
 
 const FINAL: ReadonlySet<ItemState> = new Set(['created', 'duplicate', 'dead']);
+
+/** A unit is not split into requests smaller than this to make them concurrent. */
+export const MIN_SPLIT_EVENTS = 100;
 
 export class ElasticsearchSink implements Sink {
   readonly id: string;
@@ -183,7 +190,8 @@ export class ElasticsearchSink implements Sink {
 
   async #drain(): Promise<void> {
     while (this.#queue.length > 0) {
-      const { bulk_max_events: max, flush_interval_ms: linger } = this.#config;
+      const { bulk_max_events: perRequest, max_in_flight_requests: inFlight, flush_interval_ms: linger } = this.#config;
+      const max = perRequest * inFlight;
       if (linger > 0 && queuedEvents(this.#queue) < max && this.#state === 'running') await sleep(linger);
       const unit: Pending[] = [];
       let events = 0;
@@ -209,14 +217,18 @@ export class ElasticsearchSink implements Sink {
     let todo: Item[] = [];
     for (const p of unit) p.docs.forEach((doc, i) => doc !== undefined && todo.push({ p, i, doc }));
     const { max_attempts, initial_backoff_ms, max_backoff_ms } = this.#config.retry;
+    const { bulk_max_events: perRequest, bulk_max_bytes: maxBytes, max_in_flight_requests: inFlight } = this.#config;
     for (let attempt = 1; todo.length > 0; attempt++) {
       const again: Item[] = [];
-      for (const chunk of chunks(todo, this.#config.bulk_max_events, this.#config.bulk_max_bytes)) {
-        const failure = await this.#bulk(chunk, again);
-        if (failure !== undefined) {
-          for (const p of unit) p.error = failure; // only pending documents are affected by it
-          return;
-        }
+      const size = Math.min(perRequest, Math.max(MIN_SPLIT_EVENTS, Math.ceil(todo.length / inFlight)));
+      let failure: SinkError | undefined;
+      // After a whole-request failure no further request is started; its documents stay pending.
+      await mapLimited([...chunks(todo, size, maxBytes)], inFlight, async (chunk) => {
+        if (failure === undefined) failure = await this.#bulk(chunk, again);
+      });
+      if (failure !== undefined) {
+        for (const p of unit) p.error = failure; // only pending documents are affected by it
+        return;
       }
       if (again.length === 0) return;
       if (attempt >= max_attempts || this.#client === undefined) {
@@ -293,6 +305,20 @@ export class ElasticsearchSink implements Sink {
     }
     p.settle(dead.length > 0 ? { ...result, deadLetters: dead } : result);
   }
+}
+
+/** fn over every item, at most `limit` at a time; results in item order. */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const run = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
+  return out;
 }
 
 function queuedEvents(queue: readonly Pending[]): number {

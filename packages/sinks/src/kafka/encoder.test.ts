@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EVENT_TYPES, type PeregrineEvent } from '@peregrine/events';
 import { eventId } from '../event-id.js';
+import { JsonLinesEncoder } from '../file/encoder.js';
 import { execEvent, exitEvent, process as proc } from '../testdata/events.js';
 import { RecordEncoder, recordBytes } from './encoder.js';
 import { parseTopicTemplate } from './topic.js';
@@ -53,15 +54,33 @@ describe('eventId', () => {
     expect(ids.size).toBe(5);
   });
 
+  it('keeps the ids of earlier versions (Elasticsearch deduplicates a resend by them)', () => {
+    // Vectors from the first implementation: createHash('sha256').update(type).update('\\0')….digest('hex').slice(0, 32).
+    const p = { exec_id: 'bm9kZToxOjE=', pid: 1, uid: 0, cwd: '/', binary: '/bin/x', arguments: '', flags: '', start_time: 't', auid: 0, tid: 7 };
+    expect(eventId({ process_exec: { process: p }, node_name: 'n', time: '2026-11-27T11:30:00.123456789Z' })).toBe('3c2ec1a5e42de64de3db4e35b4f1772d');
+    const noTid = { ...p, tid: undefined } as unknown as typeof p;
+    expect(eventId({ process_exit: { process: noTid, status: 0, time: 't' }, node_name: 'n', time: '2026-11-27T11:30:01Z' })).toBe('babd2e952108f86591a3bf3e0d9f1966');
+  });
+
   it('ignores content that is not part of the identity (enrichment may differ between workers)', () => {
     expect(eventId(execEvent(42, { cwd: '/elsewhere' }))).toBe(eventId(execEvent(42)));
   });
 });
 
 describe('record encoder', () => {
+  it('writes the file sink\'s line as the value, byte for byte (eventJson: one JSON text shared by the sinks)', () => {
+    // eventJson writes an exit's signal before its status, JSON.stringify in the fixture's key order.
+    const ev = exitEvent(8, { status: 137, signal: 'SIGKILL' });
+    const line = new JsonLinesEncoder().encode([ev]).toString('utf8');
+    const value = new RecordEncoder(parseTopicTemplate('t')).encode(ev).value.toString('utf8');
+    expect(`${value}\n`).toBe(line);
+    expect(value).not.toBe(JSON.stringify(ev));
+    expect(JSON.parse(value)).toEqual(ev);
+  });
+
   const encoder = new RecordEncoder(parseTopicTemplate('peregrine.{event_type}'), { headers: { cluster: 'prod-eu' }, nodeName: 'fallback-node' });
 
-  it('encodes value = JSON.stringify(event), key = exec_id, the topic per type', () => {
+  it('encodes value = the file sink\'s line (eventJson), key = exec_id, the topic per type', () => {
     const ev = execEvent(7);
     const r = encoder.encode(ev);
     expect(r.value.toString('utf8')).toBe(JSON.stringify(ev));

@@ -1,4 +1,5 @@
-// Events → Kafka records. The value is the file sink's line without its newline (JSON.stringify(event)),
+// Events → Kafka records. The value is the file sink's line without its newline (eventJson(event): the
+// JSON text is shared with the other sinks, see @peregrine/events serialize.ts),
 // the key is the process's exec_id (murmur2 partitioning keeps one process's events on one partition, in
 // order), and the headers follow the CloudEvents Kafka binding in binary mode:
 //
@@ -12,7 +13,7 @@
 //
 // plus the configured static headers.
 
-import { eventProcess, eventType, type PeregrineEvent } from '@peregrine/events';
+import { eventJson, eventProcess, eventType, type PeregrineEvent } from '@peregrine/events';
 import { eventId } from '../event-id.js';
 import type { TopicTemplate } from './topic.js';
 
@@ -57,7 +58,7 @@ export class RecordEncoder {
 
   /** Throws a TypeError for an event that JSON cannot represent. */
   encode(event: PeregrineEvent): KafkaRecord {
-    const json = JSON.stringify(event) as string | undefined;
+    const json = eventJson(event) as string | undefined;
     if (json === undefined) throw new TypeError(`cannot encode ${typeof event} as JSON`);
     const type = eventType(event);
     const key = eventProcess(event).exec_id;

@@ -9,13 +9,14 @@ const resolve = (cfg: unknown = {}, env: Record<string, string> = {}, node = 'no
 
 describe('otlp_http config', () => {
   it('fills in the built-in defaults when neither config nor environment says anything', () => {
-    expect(parse()).toEqual({ max_batch_events: 512, resource_attributes: {} });
+    expect(parse()).toEqual({ max_batch_events: 512, max_in_flight_requests: 2, resource_attributes: {} });
     expect(resolve()).toEqual({
       endpoint: 'http://localhost:4318/v1/logs',
       headers: {},
       timeoutMs: 10_000,
       compression: 'none',
       maxBatchEvents: 512,
+      maxInFlightRequests: 2,
       resourceAttributes: { 'service.name': 'peregrine', 'host.name': 'node-a' },
     });
     expect(OTLP_SINK_DEFAULTS.endpoint).toBe('http://localhost:4318/v1/logs');

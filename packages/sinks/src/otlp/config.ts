@@ -16,6 +16,7 @@ export const OTLP_SINK_DEFAULTS = {
   timeout_ms: 10_000,
   compression: 'none',
   max_batch_events: 512, // = OTEL_BLRP_MAX_EXPORT_BATCH_SIZE's default
+  max_in_flight_requests: 2,
   service_name: 'peregrine',
 } as const;
 
@@ -56,6 +57,15 @@ export const otlpSinkSchema = z.strictObject({
     .max(100_000)
     .default(OTLP_SINK_DEFAULTS.max_batch_events)
     .describe('Log records per request; a larger write() is sent as several requests, in order.'),
+  max_in_flight_requests: z
+    .int()
+    .min(1)
+    .max(64)
+    .default(OTLP_SINK_DEFAULTS.max_in_flight_requests)
+    .describe(
+      'Export requests of one write sent at once (a write larger than max_batch_events is several requests). When one fails, ' +
+        'the write answers with the requests before it delivered; later ones that got through are resent with the rest (at-least-once).',
+    ),
   resource_attributes: z
     .record(z.string().min(1), z.string())
     .default({})
@@ -74,6 +84,7 @@ export interface OtlpSettings {
   timeoutMs: number;
   compression: OtlpCompression;
   maxBatchEvents: number;
+  maxInFlightRequests: number;
   /** service.name, host.name, OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME, then resource_attributes. */
   resourceAttributes: Record<string, string>;
 }
@@ -128,7 +139,7 @@ export function resolveOtlpSettings(config: OtlpSinkConfig, nodeName: string, en
   };
 
   if (issues.length > 0) throw new ConfigError('otlp_http sink environment', issues);
-  return { endpoint, headers, timeoutMs, compression, maxBatchEvents: config.max_batch_events, resourceAttributes };
+  return { endpoint, headers, timeoutMs, compression, maxBatchEvents: config.max_batch_events, maxInFlightRequests: config.max_in_flight_requests, resourceAttributes };
 }
 
 type Get = (name: string) => string | undefined;

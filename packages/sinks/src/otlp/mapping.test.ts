@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { PeregrineEvent, Process } from '@peregrine/events';
 import { eventId } from '../event-id.js';
+import { JsonLinesEncoder } from '../file/encoder.js';
 import { execEvent, exitEvent, smallEvent } from '../testdata/events.js';
 import { eventAttributes, eventName, isoToHrTime, toLogRecord, type HrTime } from './mapping.js';
 
@@ -141,6 +142,13 @@ describe('otlp_http mapping', () => {
     expect(isoToHrTime('2023-10-06T22:03:57.7Z')).toEqual([1696629837, 700000000]);
     expect(isoToHrTime('2023-10-07T00:03:57.000000001+02:00')).toEqual([1696629837, 1]);
     expect(isoToHrTime('yesterday')).toBeUndefined();
+  });
+
+  it('makes the body the file sink\'s line (eventJson), byte for byte', () => {
+    const ev = exitEvent(9, { status: 1, signal: 'SIGTERM' });
+    const { body } = toLogRecord(ev, { resource: resourceFromAttributes({}), scope: { name: 's', version: '1' }, observed: [0, 0] });
+    expect(`${body}\n`).toBe(new JsonLinesEncoder().encode([ev]).toString('utf8'));
+    expect(body).not.toBe(JSON.stringify(ev)); // eventJson puts signal before status
   });
 
   it('builds the log record: event name, JSON body, times, severity, resource and scope', () => {

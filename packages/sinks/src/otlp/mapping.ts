@@ -16,7 +16,7 @@ import { basename } from 'node:path';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import { eventBody, eventType, splitArguments, type PeregrineEvent, type Process } from '@peregrine/events';
+import { eventBody, eventJson, eventType, splitArguments, type PeregrineEvent, type Process } from '@peregrine/events';
 import { eventId } from '../event-id.js';
 
 export type HrTime = [seconds: number, nanos: number];
@@ -150,7 +150,7 @@ export interface RecordContext {
 
 /** One event as a log record for the OTLP exporter; `body` is returned too, for byte accounting. */
 export function toLogRecord(ev: PeregrineEvent, ctx: RecordContext): { record: ReadableLogRecord; body: string } {
-  const body = JSON.stringify(ev);
+  const body = eventJson(ev);
   const record: ReadableLogRecord = {
     hrTime: isoToHrTime(ev.time) ?? ctx.observed,
     hrTimeObserved: ctx.observed,

@@ -19,12 +19,21 @@ let url: string;
 let requests: Req[];
 /** Status of the n-th request (0-based); default 200. */
 let statusOf: (n: number) => number;
+/** Hold every answer this long; requests being answered now, and the most at once. */
+let delayMs: number;
+let inFlight: number;
+let maxInFlight: number;
 
 beforeEach(async () => {
   requests = [];
   statusOf = () => 200;
+  delayMs = 0;
+  inFlight = 0;
+  maxInFlight = 0;
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       let raw = Buffer.concat(chunks);
@@ -32,8 +41,11 @@ beforeEach(async () => {
       const n = requests.length;
       requests.push({ headers: req.headers, body: JSON.parse(raw.toString('utf8')) as Req['body'] });
       const status = statusOf(n);
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(status === 200 ? '{}' : '{"code":3,"message":"bad things"}');
+      setTimeout(() => {
+        inFlight--;
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(status === 200 ? '{}' : '{"code":3,"message":"bad things"}');
+      }, delayMs);
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -53,7 +65,7 @@ const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => execE
 
 describe('otlp_http sink', () => {
   it('sends one log record per event, chunked by max_batch_events, in order', async () => {
-    const s = sink({ max_batch_events: 4, headers: { authorization: 'Bearer t' } });
+    const s = sink({ max_batch_events: 4, max_in_flight_requests: 1, headers: { authorization: 'Bearer t' } });
     await s.start();
     const batch = [...range(9), exitEvent(100, { status: 3 })];
     expect(await s.write(batch)).toEqual({ status: 'delivered', delivered: 10 });
@@ -76,6 +88,35 @@ describe('otlp_http sink', () => {
     expect(s.stats()).toEqual({ sent: 10, failed: 0, retried: 0, dropped: 0, bytes, errors: {}, requests: 3 });
   });
 
+  it('sends up to max_in_flight_requests chunks of a write at once, never more', async () => {
+    delayMs = 30;
+    const s = sink({ max_batch_events: 10, max_in_flight_requests: 3 });
+    await s.start();
+    const batch = range(95);
+    expect(await s.write(batch)).toEqual({ status: 'delivered', delivered: 95 });
+    await s.stop();
+    expect(maxInFlight).toBe(3);
+    expect(requests).toHaveLength(10);
+    const pids = requests.flatMap(records).map((r) => (JSON.parse((r['body'] as { stringValue: string }).stringValue) as ReturnType<typeof execEvent>).process_exec.process.pid);
+    expect(pids.sort((a, b) => a - b)).toEqual(batch.map((e) => e.process_exec.process.pid));
+    expect(s.stats()).toMatchObject({ sent: 95, failed: 0, requests: 10 });
+  });
+
+  it('with concurrent chunks, a failed one answers the prefix before it and stops the rest', async () => {
+    delayMs = 20;
+    statusOf = (n) => (n === 0 ? 400 : 200); // whichever chunk arrives first
+    const s = sink({ max_batch_events: 10, max_in_flight_requests: 2 });
+    await s.start();
+    const r = await s.write(range(100));
+    expect(r.status).toBe('rejected');
+    expect([0, 10]).toContain(r.delivered);
+    // The two chunks sent together, and at most one more started before the failure was known.
+    expect(requests.length).toBeGreaterThanOrEqual(2);
+    expect(requests.length).toBeLessThanOrEqual(3);
+    expect(s.stats()).toMatchObject({ sent: r.delivered, failed: 100 - r.delivered });
+    await s.stop();
+  });
+
   it('gzips when compression is gzip (or OTEL_EXPORTER_OTLP_COMPRESSION says so)', async () => {
     const s = sink({}, { OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' });
     await s.start();
@@ -87,7 +128,7 @@ describe('otlp_http sink', () => {
 
   it('answers rejected on a 400, counting the chunks that got through as delivered', async () => {
     statusOf = (n) => (n === 1 ? 400 : 200);
-    const s = sink({ max_batch_events: 2 });
+    const s = sink({ max_batch_events: 2, max_in_flight_requests: 1 });
     await s.start();
     const r = await s.write(range(5));
     expect(r).toMatchObject({ status: 'rejected', delivered: 2 });

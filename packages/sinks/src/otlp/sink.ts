@@ -3,10 +3,12 @@
 //
 // Delivery is explicit: no LoggerProvider and no BatchLogRecordProcessor, whose bounded queue drops records
 // silently when full. write() maps its batch and hands it to exporter.export() in chunks of
-// max_batch_events, one request at a time, in call order, and answers from each chunk's ExportResult:
-// all chunks SUCCESS → delivered; a chunk FAILED → the chunks before it delivered, the rest retryable or
-// rejected (retry.ts). When a batch fails, the batches already queued behind it get the same answer
-// without being sent, so that a caller resending the failed batch keeps the order.
+// max_batch_events, up to max_in_flight_requests of them at once (writes follow one another, in call
+// order), and answers from each chunk's ExportResult: all chunks SUCCESS → delivered; a chunk FAILED →
+// the chunks before it delivered, the rest retryable or rejected (retry.ts), and no further chunk is
+// started. A later chunk already in flight that got through is resent with the rest (at-least-once).
+// When a batch fails, the batches already queued behind it get the same answer without being sent, so
+// that a caller resending the failed batch keeps the order.
 
 import { createRequire } from 'node:module';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
@@ -75,7 +77,7 @@ export class OtlpHttpSink implements Sink {
         headers: s.headers,
         timeoutMillis: s.timeoutMs,
         compression: s.compression as ExporterOptions['compression'],
-        concurrencyLimit: 2, // we send one request at a time
+        concurrencyLimit: s.maxInFlightRequests + 1, // we bound it ourselves; the exporter must never refuse one
       });
       this.#state = 'running';
     }
@@ -128,39 +130,59 @@ export class OtlpHttpSink implements Sink {
     }
     const exporter = this.#exporter as OTLPLogExporter;
     const size = this.settings.maxBatchEvents;
+    const chunks: (readonly PeregrineEvent[])[] = [];
+    for (let i = 0; i < batch.length; i += size) chunks.push(batch.slice(i, i + size));
+    // Each chunk's outcome: its byte count when delivered, else why not. A failure stops further chunks.
+    const outcomes: (number | SinkError | undefined)[] = new Array(chunks.length);
+    let stopped = false;
+    let next = 0;
+    const run = async (): Promise<void> => {
+      while (!stopped && next < chunks.length) {
+        const i = next++;
+        outcomes[i] = await this.#export(exporter, chunks[i] as readonly PeregrineEvent[]);
+        if (typeof outcomes[i] !== 'number') stopped = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.settings.maxInFlightRequests, chunks.length) }, run));
     let done = 0;
-    while (done < batch.length) {
-      const chunk = batch.slice(done, done + size);
-      const observed = nowHrTime();
-      const records: ReadableLogRecord[] = [];
-      let bytes = 0;
-      try {
-        for (const ev of chunk) {
-          const { record, body } = toLogRecord(ev, { resource: this.resource, scope: INSTRUMENTATION_SCOPE, observed });
-          records.push(record);
-          bytes += Buffer.byteLength(body);
-        }
-      } catch (err) {
-        this.#stats.error('encode');
-        return this.#fail(batch.length - done, done, new SinkError(`otlp_http sink ${this.id}: cannot encode an event`, false, { cause: err }));
+    for (const [i, o] of outcomes.entries()) {
+      if (typeof o !== 'number') {
+        return this.#fail(batch.length - done, done, o ?? new SinkError(`otlp_http sink ${this.id}: not sent after an earlier request failed`, true));
       }
-      this.#requests++;
-      const res = await new Promise<ExportResult>((settle) => {
-        try {
-          exporter.export(records, settle);
-        } catch (err) {
-          settle({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
-        }
-      });
-      if (res.code !== ExportResultCode.SUCCESS) {
-        const { error, type } = classifyExportError(res.error, `otlp_http sink ${this.id}: export to ${this.settings.endpoint} failed`);
-        this.#stats.error(type);
-        return this.#fail(batch.length - done, done, error);
-      }
-      this.#stats.delivered(chunk.length, bytes);
-      done += chunk.length;
+      const n = (chunks[i] as readonly PeregrineEvent[]).length;
+      this.#stats.delivered(n, o);
+      done += n;
     }
     return delivered(batch.length);
+  }
+
+  /** One export request: the chunk's body bytes when the collector took it, else a classified error. */
+  async #export(exporter: OTLPLogExporter, chunk: readonly PeregrineEvent[]): Promise<number | SinkError> {
+    const observed = nowHrTime();
+    const records: ReadableLogRecord[] = [];
+    let bytes = 0;
+    try {
+      for (const ev of chunk) {
+        const { record, body } = toLogRecord(ev, { resource: this.resource, scope: INSTRUMENTATION_SCOPE, observed });
+        records.push(record);
+        bytes += Buffer.byteLength(body);
+      }
+    } catch (err) {
+      this.#stats.error('encode');
+      return new SinkError(`otlp_http sink ${this.id}: cannot encode an event`, false, { cause: err });
+    }
+    this.#requests++;
+    const res = await new Promise<ExportResult>((settle) => {
+      try {
+        exporter.export(records, settle);
+      } catch (err) {
+        settle({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
+      }
+    });
+    if (res.code === ExportResultCode.SUCCESS) return bytes;
+    const { error, type } = classifyExportError(res.error, `otlp_http sink ${this.id}: export to ${this.settings.endpoint} failed`);
+    this.#stats.error(type);
+    return error;
   }
 
   #fail(events: number, done: number, error: SinkError): BatchResult {

@@ -24,6 +24,11 @@ export class FakeEs {
   failAll: number | undefined;
   /** Answer the next n _bulk requests with this status. */
   failBulk: { status: number; times: number } | undefined;
+  /** Hold every _bulk answer this long (to observe concurrent requests). */
+  bulkDelayMs = 0;
+  /** _bulk requests being answered now, and the most there ever were at once. */
+  bulkInFlight = 0;
+  maxBulkInFlight = 0;
   /** Called per item of every _bulk: force an answer. */
   onItem: (op: BulkOp, attempt: number) => ItemOverride = () => undefined;
   readonly #attempts = new Map<string, number>();
@@ -78,36 +83,47 @@ export class FakeEs {
       return send(200, { acknowledged: true });
     }
     if (req.method === 'POST' && path === '/_bulk') {
-      if (this.failBulk !== undefined && this.failBulk.times > 0) {
-        this.failBulk.times--;
-        return send(this.failBulk.status, { error: { type: 'unavailable', reason: 'try later' }, status: this.failBulk.status });
+      this.bulkInFlight++;
+      this.maxBulkInFlight = Math.max(this.maxBulkInFlight, this.bulkInFlight);
+      try {
+        if (this.bulkDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.bulkDelayMs));
+        return this.#bulk(body, send);
+      } finally {
+        this.bulkInFlight--;
       }
-      const lines = body.split('\n').filter((l) => l !== '');
-      const ops: BulkOp[] = [];
-      for (let i = 0; i < lines.length; i += 2) {
-        const action = (JSON.parse(lines[i] as string) as { create: { _index: string; _id: string } }).create;
-        ops.push({ index: action._index, id: action._id, source: JSON.parse(lines[i + 1] as string) as Record<string, unknown> });
-      }
-      this.bulkBodies.push(ops);
-      let errors = false;
-      const items = ops.map((op) => {
-        const attempt = (this.#attempts.get(op.id) ?? 0) + 1;
-        this.#attempts.set(op.id, attempt);
-        const forced = this.onItem(op, attempt);
-        const key = `${op.index}/${op.id}`;
-        let answer: Record<string, unknown>;
-        if (forced !== undefined) answer = { status: forced.status, ...(forced.error ? { error: forced.error } : {}) };
-        else if (this.docs.has(key)) {
-          answer = { status: 409, error: { type: 'version_conflict_engine_exception', reason: `[${op.id}]: version conflict, document already exists` } };
-        } else {
-          this.docs.set(key, op.source);
-          answer = { status: 201, result: 'created' };
-        }
-        if ((answer['status'] as number) >= 300) errors = true;
-        return { create: { _index: op.index, _id: op.id, ...answer } };
-      });
-      return send(200, { took: 1, errors, items });
     }
     send(404, { error: { type: 'not_found', reason: `${req.method} ${path}` }, status: 404 });
+  }
+
+  #bulk(body: string, send: (status: number, json: unknown) => void): void {
+    if (this.failBulk !== undefined && this.failBulk.times > 0) {
+      this.failBulk.times--;
+      return send(this.failBulk.status, { error: { type: 'unavailable', reason: 'try later' }, status: this.failBulk.status });
+    }
+    const lines = body.split('\n').filter((l) => l !== '');
+    const ops: BulkOp[] = [];
+    for (let i = 0; i < lines.length; i += 2) {
+      const action = (JSON.parse(lines[i] as string) as { create: { _index: string; _id: string } }).create;
+      ops.push({ index: action._index, id: action._id, source: JSON.parse(lines[i + 1] as string) as Record<string, unknown> });
+    }
+    this.bulkBodies.push(ops);
+    let errors = false;
+    const items = ops.map((op) => {
+      const attempt = (this.#attempts.get(op.id) ?? 0) + 1;
+      this.#attempts.set(op.id, attempt);
+      const forced = this.onItem(op, attempt);
+      const key = `${op.index}/${op.id}`;
+      let answer: Record<string, unknown>;
+      if (forced !== undefined) answer = { status: forced.status, ...(forced.error ? { error: forced.error } : {}) };
+      else if (this.docs.has(key)) {
+        answer = { status: 409, error: { type: 'version_conflict_engine_exception', reason: `[${op.id}]: version conflict, document already exists` } };
+      } else {
+        this.docs.set(key, op.source);
+        answer = { status: 201, result: 'created' };
+      }
+      if ((answer['status'] as number) >= 300) errors = true;
+      return { create: { _index: op.index, _id: op.id, ...answer } };
+    });
+    send(200, { took: 1, errors, items });
   }
 }
