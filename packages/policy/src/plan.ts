@@ -68,9 +68,9 @@ export const BACKENDS: Record<Backend, BackendInfo> = {
     canDeny: false,
     canKill: true,
     selectors: new Set(['matchArgs', 'matchBinaries', 'matchParentBinaries', 'matchPIDs', 'matchNamespaces', 'matchCapabilities', 'matchActions']),
-    describe: 'syscalls/sys_enter_* (and sys_exit_*) tracepoints',
+    describe: 'typed programs on the raw syscall tracepoints sys_enter (and sys_exit), in-kernel selectors',
   },
-  tracepoint: { feature: 'tracepoint', canDeny: false, canKill: true, selectors: ALL_SELECTORS, describe: 'tracepoint' },
+  tracepoint: { feature: 'tracepoint', canDeny: false, canKill: true, selectors: ALL_SELECTORS, describe: 'a tracepoint program per subsystem/event (generic_tp.o), in-kernel selectors' },
 };
 
 /** Where each LSM hook can run when BPF LSM is refused. */
