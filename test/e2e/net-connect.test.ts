@@ -12,8 +12,9 @@ import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectBackend, NET_MAPS, NET_PROGRAMS, NET_SENDMSG_PROGRAMS, type ConnectReport, type NetRule } from '../../packages/collector/src/net/index.js';
 import { bpfObjectPath } from '../../packages/collector/src/paths.js';
+import { cgroup2Mount } from '../helpers/kernel.js';
 
-const CGROUP2 = '/sys/fs/cgroup/unified';
+const CGROUP2 = cgroup2Mount() ?? '/no-cgroup2-mount';
 const PYTHON = '/usr/bin/python3';
 const canRun = (): boolean =>
   process.geteuid?.() === 0 && existsSync('/sys/kernel/btf/vmlinux') && existsSync(bpfObjectPath('connect')) && existsSync(`${CGROUP2}/cgroup.procs`);

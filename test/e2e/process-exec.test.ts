@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { splitArguments, type PeregrineEvent, type Process } from '@peregrine/events';
 import { canRunBpf, execs, exits, startAgent, type RunningAgent } from '../helpers/agent.js';
+import { cgroup2Mount } from '../helpers/kernel.js';
 
 const TRUE = '/usr/bin/true';
 const SLEEP = '/usr/bin/sleep';
@@ -38,7 +39,7 @@ describe.skipIf(!canRunBpf())('process telemetry (real kernel)', () => {
   let nsSleepPid = 0;
   const nsBin = join(work, `sleep-${marks.ns}`);
   const nsExpect: Record<string, number> = {};
-  const cgDir = `/sys/fs/cgroup/unified/peregrine-test-${process.pid}`;
+  const cgDir = `${cgroup2Mount() ?? '/sys/fs/cgroup'}/peregrine-test-${process.pid}`;
   let cgIno = 0n;
 
   beforeAll(async () => {
