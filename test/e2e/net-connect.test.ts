@@ -12,7 +12,7 @@ import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectBackend, NET_MAPS, NET_PROGRAMS, NET_SENDMSG_PROGRAMS, type ConnectReport, type NetRule } from '../../packages/collector/src/net/index.js';
 import { bpfObjectPath } from '../../packages/collector/src/paths.js';
-import { cgroup2Mount } from '../helpers/kernel.js';
+import { cgroup2Mount, scaled } from '../helpers/kernel.js';
 
 const CGROUP2 = cgroup2Mount() ?? '/no-cgroup2-mount';
 const PYTHON = '/usr/bin/python3';
@@ -56,7 +56,7 @@ async function udpServer(host: string): Promise<Server> {
 function tcpConnect(host: string, port: number, opts: { localAddress?: string } = {}): Promise<string> {
   return new Promise((res) => {
     const c = net.connect({ host, port, ...opts });
-    const t = setTimeout(() => (c.destroy(), res('timeout')), 3000);
+    const t = setTimeout(() => (c.destroy(), res('timeout')), scaled(3000));
     c.once('connect', () => (clearTimeout(t), c.destroy(), res('ok')));
     c.once('error', (e: NodeJS.ErrnoException) => (clearTimeout(t), res(e.code ?? e.message)));
   });
@@ -82,15 +82,15 @@ function udpConnect(type: 'udp4' | 'udp6', host: string, port: number): Promise<
   });
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, scaled(ms)));
 
 async function waitFor<T>(fn: () => T | undefined | false, what: string, ms = 2000): Promise<T> {
-  const end = Date.now() + ms;
+  const end = Date.now() + scaled(ms);
   for (;;) {
     const v = fn();
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
@@ -287,7 +287,7 @@ describe.skipIf(!canRun())('connect enforcement (cgroup/connect4, connect6 on th
     expect(await tcpConnect('127.0.0.1', v4.port)).toBe('ok');
     backend.apply([denyIt]);
     expect(await tcpConnect('127.0.0.1', v4.port)).toBe('EPERM');
-    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(performance.now() - t0).toBeLessThan(scaled(1000));
     backend.setEnabled(false);
     expect(await tcpConnect('127.0.0.1', v4.port)).toBe('ok');
     backend.setEnabled(true);
