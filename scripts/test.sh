@@ -32,10 +32,11 @@ lines=("$(awk -v k="$(uname -r)" '{ printf "host %s: %d passed, %d failed, %d sk
 read -r P F S <<<"$host"
 if [ "$matrix" != 0 ]; then
   printf '==> the BPF suite on other kernels (QEMU, scripts/vm/matrix.sh)\n' >&2
-  MATRIX_OUT=$out/matrix ./scripts/vm/matrix.sh 5.10 6.1 6.12 || rc=1
+  mout=$(mktemp -d /tmp/peregrine-matrix.XXXXXX)   # kept: per-kernel output, console logs, results
+  MATRIX_OUT=$mout ./scripts/vm/matrix.sh 5.10 6.1 6.12 || rc=1
   for k in 5.10 6.1 6.12; do
-    if [ -f "$out/matrix/$k/counts" ]; then
-      read -r p f s e w < "$out/matrix/$k/counts"
+    if [ -f "$mout/$k/counts" ]; then
+      read -r p f s e w < "$mout/$k/counts"
     else
       p=0 f=0 s=0 e=1 w=?
     fi
