@@ -81,7 +81,10 @@ describe.skipIf(!canRunBpf())('process telemetry (real kernel)', () => {
     for (const end = Date.now() + scaled(5000); Date.now() < end && nsSleepPid === 0; ) {
       await new Promise((r) => setTimeout(r, 50));
       const out = spawnSync('pgrep', ['-f', `^${nsBin} 30`], { encoding: 'utf8' }).stdout.trim().split('\n');
-      const p = out.map(Number).find((pid) => pid > 0 && readlinkSync(`/proc/${pid}/exe`) === nsBin);
+      // By inode: when the tests run chrooted (the kernel matrix's VMs), /proc/PID/exe of a process in a
+      // new mount namespace reads from outside our root (/newroot/tmp/…): its copy of our root is not ours.
+      const ino = statSync(nsBin).ino;
+      const p = out.map(Number).find((pid) => pid > 0 && statSync(`/proc/${pid}/exe`, { throwIfNoEntry: false })?.ino === ino);
       if (p) nsSleepPid = p;
     }
     for (const n of ['pid', 'mnt', 'net', 'uts']) nsExpect[n] = Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${nsSleepPid}/ns/${n}`))![1]);
