@@ -47,7 +47,9 @@ struct {
 	__type(value, __u64);
 } ringtest_hash SEC(".maps");
 
-/* Global sequence across CPUs: one kill per record, so the order of seq is the order of submission. */
+/* Global sequence across CPUs: one kill per record, so the order of seq is the order of submission.
+ * A plain increment, not an atomic fetch-add: the value-returning BPF atomics need 5.12, and the
+ * recorded kill(2) calls come from one thread of one process (the tests'), one after another. */
 __u64 ringtest_seq = 0;
 
 SEC("tracepoint/syscalls/sys_enter_kill")
@@ -64,7 +66,7 @@ int ringtest_kill(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	rec.magic = 0x52494e47;
 	rec.tgid = tgid;
-	rec.seq = __sync_fetch_and_add(&ringtest_seq, 1);
+	rec.seq = ringtest_seq++;
 	rec.target = (__s64)ctx->args[0];
 	rec.sig = (__s32)ctx->args[1];
 	rec.payload_len = rec.seq & 7;

@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { decodeFanotifyReports, type FanotifyReport } from '../../packages/collector/src/fanotify/reports.js';
 import { encodeFanotifyTable, type FanotifyRule } from '../../packages/collector/src/fanotify/table.js';
 import { canFanotify, closeAll, fanotifyFds, inodeOf, mountScratch, native, openGuard, type Scratch } from './fanotify-fixture.js';
+import { scaled } from '../../test/helpers/time.js';
 
 const EMPTY = encodeFanotifyTable([]);
 const SH = realpathSync('/bin/sh');
@@ -67,7 +68,7 @@ describe.skipIf(!canFanotify)('FanotifyGuard', () => {
     expect(spawnSync('/usr/bin/touch', [marker]).status).toBe(0);
     expect(existsSync(marker)).toBe(true);
 
-    await vi.waitFor(() => expect(reportsOf(batches).length).toBe(2), { timeout: 2000, interval: 10 });
+    await vi.waitFor(() => expect(reportsOf(batches).length).toBe(2), { timeout: scaled(2000), interval: 10 });
     const [first, second] = reportsOf(batches);
     expect(first).toMatchObject({ ruleId: 11, event: 'exec', verdict: 'deny', monitor: false, path: touch, exePath: SH, uid: 0 });
     expect(first!.dev).toBe(inodeOf(touch).dev);
@@ -94,7 +95,7 @@ describe.skipIf(!canFanotify)('FanotifyGuard', () => {
     expect(allowed.status).toBe(0);
     expect(allowed.stdout).toBe('top secret\n');
 
-    await vi.waitFor(() => expect(reportsOf(batches).length).toBe(2), { timeout: 2000, interval: 10 });
+    await vi.waitFor(() => expect(reportsOf(batches).length).toBe(2), { timeout: scaled(2000), interval: 10 });
     const [r] = reportsOf(batches);
     expect(r).toMatchObject({ ruleId: 22, event: 'open', verdict: 'deny', monitor: false, pid: denied.pid, path: secret, exePath: CAT, uid: 0 });
     expect(r!.ino).toBe(inodeOf(secret).ino);
@@ -103,7 +104,7 @@ describe.skipIf(!canFanotify)('FanotifyGuard', () => {
     expect(r!.ktimeNs).toBeGreaterThan(0n);
     // our own opens of the file are never held, denied or reported
     expect(readFileSync(secret, 'utf8')).toBe('top secret\n');
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, scaled(50)));
     expect(reportsOf(batches).length).toBe(2);
     expect(guard.stats().denied).toBe(2);
   });
@@ -126,7 +127,7 @@ describe.skipIf(!canFanotify)('FanotifyGuard', () => {
     const trusted = spawnSync(allowedCat, [secret], { encoding: 'utf8' });
     expect(trusted.stdout).toBe('top secret\n');
 
-    await vi.waitFor(() => expect(reportsOf(batches).length).toBe(3), { timeout: 2000, interval: 10 });
+    await vi.waitFor(() => expect(reportsOf(batches).length).toBe(3), { timeout: scaled(2000), interval: 10 });
     const reports = reportsOf(batches);
     expect(reports[0]).toMatchObject({ ruleId: 22, event: 'open', verdict: 'allow', monitor: true, pid: cat.pid, exePath: CAT });
     expect(reports[1]).toMatchObject({ ruleId: 11, event: 'exec', verdict: 'allow', monitor: true, path: touch });
@@ -144,7 +145,7 @@ describe.skipIf(!canFanotify)('FanotifyGuard', () => {
     expect(st.denied).toBe(5);
     expect(st.droppedReports).toBeGreaterThanOrEqual(3);
     expect(st.reported + st.droppedReports).toBe(5);
-    await vi.waitFor(() => expect(reportsOf(batches).length).toBe(st.reported), { timeout: 2000, interval: 10 });
+    await vi.waitFor(() => expect(reportsOf(batches).length).toBe(st.reported), { timeout: scaled(2000), interval: 10 });
   });
 
   it('a table swap takes effect at once and an empty table stops enforcement', async () => {
@@ -153,9 +154,9 @@ describe.skipIf(!canFanotify)('FanotifyGuard', () => {
     const catStatus = () => spawnSync('cat', [secret]).status;
     expect(catStatus()).toBe(0); // no table yet: everything allowed
     guard.setTable(encodeFanotifyTable([denyOpenOfSecret()]));
-    await vi.waitFor(() => expect(catStatus()).toBe(1), { timeout: 1000, interval: 20 });
+    await vi.waitFor(() => expect(catStatus()).toBe(1), { timeout: scaled(1000), interval: 20 });
     guard.setTable(EMPTY);
-    await vi.waitFor(() => expect(catStatus()).toBe(0), { timeout: 1000, interval: 20 });
+    await vi.waitFor(() => expect(catStatus()).toBe(0), { timeout: scaled(1000), interval: 20 });
     // an allow rule in front wins over the deny behind it (first match)
     guard.setTable(encodeFanotifyTable([{ id: 1, event: 'open', verdict: 'allow', file: { op: 'prefix', values: [{ kind: 'string', value: `${s.dir}/data/` }] } }, denyOpenOfSecret()]));
     expect(catStatus()).toBe(0);
@@ -300,16 +301,18 @@ describe.skipIf(!canFanotify)('FanotifyGuard', () => {
     const ms = performance.now() - t0;
     expect(r.status).toBe(0); // fail open: the deny could not be decided in time
     expect(ms).toBeGreaterThanOrEqual(90);
-    expect(ms).toBeLessThan(1000);
+    expect(ms).toBeLessThan(scaled(1000));
     expect(guard.stats()).toMatchObject({ timeouts: 1, denied: 0, watchdogAllows: 0 });
     const c0 = performance.now();
     guard.close(); // the stall is interrupted, not waited out
-    expect(performance.now() - c0).toBeLessThan(1000);
+    expect(performance.now() - c0).toBeLessThan(scaled(1000));
   });
 
   it('the watchdog allows everything while the responder is stuck', () => {
-    const watchdogMs = 200;
-    const { guard } = openGuard({ responseTimeoutMs: 5000, watchdogMs, debugStallMs: 5000 });
+    // Scaled like every time bound: an exec under emulation can take longer than the real-time 200 ms,
+    // and the test tells "waited out the watchdog" from "drained at once" by that period.
+    const watchdogMs = scaled(200);
+    const { guard } = openGuard({ responseTimeoutMs: scaled(5000), watchdogMs, debugStallMs: scaled(5000) });
     guard.mark(s.dir, { exec: true, open: true });
     guard.setTable(encodeFanotifyTable([denyExecOfTouch(), denyOpenOfSecret()]));
     const times: number[] = [];
@@ -323,14 +326,14 @@ describe.skipIf(!canFanotify)('FanotifyGuard', () => {
     expect(cat.stdout).toBe('top secret\n');
     // the first event waits out watchdogMs; later ones are drained while the responder stays stuck
     expect(times[0]).toBeGreaterThanOrEqual(watchdogMs - 10);
-    expect(times[0]).toBeLessThan(watchdogMs + 600);
+    expect(times[0]).toBeLessThan(watchdogMs + scaled(600));
     for (const t of times.slice(1)) expect(t).toBeLessThan(watchdogMs);
     const st = guard.stats();
     expect(st.watchdogAllows).toBeGreaterThanOrEqual(5);
     expect(st).toMatchObject({ denied: 0, failed: false });
     const c0 = performance.now();
     guard.close();
-    expect(performance.now() - c0).toBeLessThan(1000);
+    expect(performance.now() - c0).toBeLessThan(scaled(1000));
   });
 
   it('if the watchdog cannot answer, it drops the group: the kernel allows, the guard reports failed', async () => {
@@ -344,18 +347,18 @@ describe.skipIf(!canFanotify)('FanotifyGuard', () => {
       out = '';
       const t0 = performance.now();
       sh.stdin.write(`${cmd}; echo "rc=$?"\n`);
-      await vi.waitFor(() => expect(out).toMatch(/rc=\d+/), { timeout: 5000, interval: 2 });
+      await vi.waitFor(() => expect(out).toMatch(/rc=\d+/), { timeout: scaled(5000), interval: 2 });
       return { rc: Number(/rc=(\d+)/.exec(out)![1]), ms: performance.now() - t0 };
     };
     try {
       await run('true');
       const before = fanotifyFds();
-      const { guard } = openGuard({ responseTimeoutMs: 60_000, watchdogMs: 200, debugStallMs: 60_000, debugFailWatchdog: true });
+      const { guard } = openGuard({ responseTimeoutMs: 60_000, watchdogMs: scaled(200), debugStallMs: 60_000, debugFailWatchdog: true });
       guard.mark(s.dir, { exec: true, open: true });
       guard.setTable(encodeFanotifyTable([denyExecOfTouch()]));
       const first = await run(`${touch} ${join(s.dir, 'marker-failsafe')}`);
       expect(first.rc).toBe(0); // allowed by the kernel when the group went away
-      expect(first.ms).toBeLessThan(800);
+      expect(first.ms).toBeLessThan(scaled(800));
       const st = guard.stats();
       expect(st).toMatchObject({ failed: true, denied: 0, reason: expect.stringMatching(/watchdog: write response: Input\/output error/) });
       expect(fanotifyFds()).toEqual(before); // the fd number now holds /dev/null: the group is gone

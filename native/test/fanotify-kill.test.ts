@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFanotifyTable } from '../../packages/collector/src/fanotify/table.js';
 import { canFanotify, inodeOf, mountScratch, type Scratch } from './fanotify-fixture.js';
+import { scaled } from '../../test/helpers/time.js';
 
 const addonPath = fileURLToPath(new URL('../index.cjs', import.meta.url));
 
@@ -90,7 +91,7 @@ describe.skipIf(!canFanotify)('FanotifyGuard in a killed process', () => {
     const t0 = performance.now();
     expect(spawnSync('cat', [secret], { encoding: 'utf8' }).stdout).toBe('x\n');
     expect(spawnSync(touch, [join(s.dir, 'm2')]).status).toBe(0);
-    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(performance.now() - t0).toBeLessThan(scaled(1000));
   });
 
   it('an access waiting on a stuck responder completes when the holder is killed', async () => {
@@ -101,14 +102,14 @@ describe.skipIf(!canFanotify)('FanotifyGuard in a killed process', () => {
     let out = '';
     waiting.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const done = new Promise<number | null>((resolve) => waiting.once('exit', (code) => resolve(code)));
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, scaled(300)));
     expect(waiting.exitCode).toBeNull(); // held by the stuck responder
 
     const t0 = performance.now();
     await killAndWait(child);
     expect(await done).toBe(0); // allowed by the kernel when the group went away
     expect(out).toBe('x\n');
-    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(performance.now() - t0).toBeLessThan(scaled(1000));
     expect(spawnSync(touch, [join(s.dir, 'm3')]).status).toBe(0);
   });
 });

@@ -12,6 +12,7 @@ import {
   u32,
   type RingtestRecord,
 } from './fixture.js';
+import { TIME_SCALE, scaled } from '../../test/helpers/time.js';
 
 type Reader = InstanceType<typeof native.RingReader>;
 
@@ -48,7 +49,7 @@ describe.skipIf(!canLoadBpf)('RingReader', () => {
     const { obj, reader, batches, records } = start();
     const targets = [process.pid, 1, process.pid, 1, process.pid, 1, process.pid, 1, process.pid, 1];
     for (const t of targets) process.kill(t, 0);
-    await vi.waitFor(() => expect(records.length).toBe(10), { timeout: 2000, interval: 5 });
+    await vi.waitFor(() => expect(records.length).toBe(10), { timeout: scaled(2000), interval: 5 });
 
     records.forEach((r, i) => {
       expect(r.magic).toBe(RINGTEST_MAGIC);
@@ -76,9 +77,18 @@ describe.skipIf(!canLoadBpf)('RingReader', () => {
     // 100k records are ~4.4 MB in the ring; the ring is sized so the BPF side never drops while the
     // JavaScript thread is busy producing (drops would be counted in ringtest_counts[1]).
     const { obj, reader, records } = start(16 << 20);
+    // The reader drains every 5 ms of real time into a queue of 64 batches, so a JavaScript thread
+    // blocked for much more than 64 × 5 ms overflows it. Here the loop blocks ~0.3 s; under emulation
+    // (TIME_SCALE > 1) the same loop blocks for seconds, which the agent's JavaScript thread never does,
+    // so there the burst is produced in slices of 2,000 with the event loop turning in between. Either
+    // way all 100k records must arrive, in order, and nothing may be dropped on either side.
     const n = 100_000;
-    for (let i = 0; i < n; i++) process.kill(process.pid, 0);
-    await vi.waitFor(() => expect(records.length).toBe(n), { timeout: 10_000, interval: 10 });
+    const slice = TIME_SCALE > 1 ? 2_000 : n;
+    for (let i = 0; i < n; i++) {
+      process.kill(process.pid, 0);
+      if ((i + 1) % slice === 0) await new Promise((r) => setImmediate(r));
+    }
+    await vi.waitFor(() => expect(records.length).toBe(n), { timeout: scaled(10_000), interval: 10 });
     for (let i = 0; i < n; i++) {
       if (records[i]!.seq !== BigInt(i)) throw new Error(`record ${i} has seq ${records[i]!.seq}`);
     }
@@ -102,10 +112,10 @@ describe.skipIf(!canLoadBpf)('RingReader', () => {
         const s = reader.stats();
         expect(s.records + s.droppedRecords).toBe(n);
       },
-      { timeout: 5000, interval: 5 },
+      { timeout: scaled(5000), interval: 5 },
     );
     reader.stop();
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, scaled(20)));
     const s = reader.stats();
     expect(s.droppedBatches).toBeGreaterThan(0);
     expect(s.droppedRecords).toBe(s.droppedBatches); // one record per batch
@@ -116,14 +126,14 @@ describe.skipIf(!canLoadBpf)('RingReader', () => {
   it('stop() drains what was submitted before it and is idempotent', async () => {
     const { reader, records } = start(undefined, { pollIntervalMs: 1000 });
     // With a 1 s interval the first round has already run: these records wait for stop()'s final drain
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, scaled(20)));
     for (let i = 0; i < 5; i++) process.kill(process.pid, 0);
     reader.stop();
     reader.stop();
     expect(reader.stats().records).toBe(5); // counted once queued, before delivery
-    await vi.waitFor(() => expect(records.length).toBe(5), { timeout: 2000, interval: 5 });
+    await vi.waitFor(() => expect(records.length).toBe(5), { timeout: scaled(2000), interval: 5 });
     process.kill(process.pid, 0);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, scaled(20)));
     expect(records.length).toBe(5);
   });
 
@@ -141,9 +151,9 @@ describe.skipIf(!canLoadBpf)('RingReader', () => {
       obj.close();
     });
     process.kill(process.pid, 0);
-    await vi.waitFor(() => expect(calls).toBe(1), { timeout: 2000, interval: 5 });
+    await vi.waitFor(() => expect(calls).toBe(1), { timeout: scaled(2000), interval: 5 });
     process.kill(process.pid, 0);
-    await new Promise((r) => setTimeout(r, 30));
+    await new Promise((r) => setTimeout(r, scaled(30)));
     expect(calls).toBe(1);
     expect(reader.stats().records).toBe(1);
   });
@@ -153,11 +163,11 @@ describe.skipIf(!canLoadBpf)('RingReader', () => {
     obj.close();
     obj.close();
     process.kill(process.pid, 0);
-    await vi.waitFor(() => expect(records.length).toBe(1), { timeout: 2000, interval: 5 });
+    await vi.waitFor(() => expect(records.length).toBe(1), { timeout: scaled(2000), interval: 5 });
     link.destroy();
     link.destroy();
     process.kill(process.pid, 0);
-    await new Promise((r) => setTimeout(r, 30));
+    await new Promise((r) => setTimeout(r, scaled(30)));
     expect(records.length).toBe(1);
     expect(reader.stats().records).toBe(1);
   });

@@ -1,14 +1,18 @@
 // 10,000 execs in a burst: exactly 10,000 exec and 10,000 exit events of those processes, none lost,
-// none duplicated; then the same under rotation: no line lost or cut, every file 0600.
+// none duplicated; then the same under rotation: no line lost or cut, every file 0600. Under emulation
+// (the kernel matrix's TCG VMs, TIME_SCALE > 1) a fork+exec takes ~100-200 ms instead of ~0.6 ms, so
+// there the burst is 500 execs, still exactly counted through the real kernel's ring buffer, and the
+// rotation test (the file sink's behaviour: nothing in it depends on the kernel) is left to the host run.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, statSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, canRunBpf, readEventLines, startAgent } from '../helpers/agent.js';
+import { TIME_SCALE } from '../helpers/time.js';
 import type { PeregrineEvent } from '@peregrine/events';
 
-const N = 10_000;
+const N = TIME_SCALE > 1 ? 500 : 10_000;
 const TRUE = '/usr/bin/true';
 const work = mkdtempSync(join(tmpdir(), 'peregrine-burst-'));
 const driver = join(work, 'exec-storm');
@@ -50,7 +54,8 @@ describe.skipIf(!canRunBpf())('exec burst (real kernel)', () => {
     expect(agent.stderr()).toMatch(/0 lost \(ring full\)/);
   });
 
-  it('rotates under load without losing or cutting a line; files are 0600', async () => {
+  if (TIME_SCALE > 1) console.log('burst: rotation under load not run under emulation (kernel-independent; covered by the host run)');
+  it.skipIf(TIME_SCALE > 1)('rotates under load without losing or cutting a line; files are 0600', async () => {
     const agent = await startAgent(['--export-file-max-size-mb', '1', '--export-file-max-backups', '1000']);
     const marker = `rotate-${process.pid}`;
     storm(marker);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PeregrineEvent } from '@peregrine/events';
 import { ROOT, canRunBpf, startAgent, type RunningAgent } from '../helpers/agent.js';
 import { request } from '../../packages/agent/src/control/client.js';
+import { scaled } from '../helpers/kernel.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'peregrine-sys-'));
 const etc = join(dir, 'etc');
@@ -60,7 +61,7 @@ describe.skipIf(!canRunBpf())('syscall kprobes (syscall tracepoint backend)', ()
   });
 
   it('events carry function, labelled args, action, policy and the process', async () => {
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, scaled(500)));
     events = await agent.stop();
     const kills = kprobes(events, 'kill-test-etc-writer');
     const enforced = kills.filter((k) => !k.policy_mode);

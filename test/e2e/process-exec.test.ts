@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { splitArguments, type PeregrineEvent, type Process } from '@peregrine/events';
 import { canRunBpf, execs, exits, startAgent, type RunningAgent } from '../helpers/agent.js';
+import { cgroup2Mount, scaled } from '../helpers/kernel.js';
 
 const TRUE = '/usr/bin/true';
 const SLEEP = '/usr/bin/sleep';
@@ -38,14 +39,14 @@ describe.skipIf(!canRunBpf())('process telemetry (real kernel)', () => {
   let nsSleepPid = 0;
   const nsBin = join(work, `sleep-${marks.ns}`);
   const nsExpect: Record<string, number> = {};
-  const cgDir = `/sys/fs/cgroup/unified/peregrine-test-${process.pid}`;
+  const cgDir = `${cgroup2Mount() ?? '/sys/fs/cgroup'}/peregrine-test-${process.pid}`;
   let cgIno = 0n;
 
   beforeAll(async () => {
     // A process that exists before the agent: it waits on a fifo, then runs a child.
     execFileSync('mkfifo', [fifo]);
     preexisting = spawn(SH, ['-c', `read x < ${fifo}; ${TRUE} ${marks.procfs}-child; exec ${SLEEP} 0`, marks.procfs], { stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, scaled(200)));
 
     agent = await startAgent(['--max-args-bytes', '256', '--enable-process-cred', '--enable-process-ns']);
 
@@ -77,16 +78,19 @@ describe.skipIf(!canRunBpf())('process telemetry (real kernel)', () => {
     copyFileSync(SLEEP, nsBin);
     chmodSync(nsBin, 0o755);
     const nsProc = spawn(SH, ['-c', `echo $$ > ${cgDir}/cgroup.procs && exec unshare --pid --mount --fork ${nsBin} 30`], { stdio: 'ignore' });
-    for (let i = 0; i < 100 && nsSleepPid === 0; i++) {
+    for (const end = Date.now() + scaled(5000); Date.now() < end && nsSleepPid === 0; ) {
       await new Promise((r) => setTimeout(r, 50));
       const out = spawnSync('pgrep', ['-f', `^${nsBin} 30`], { encoding: 'utf8' }).stdout.trim().split('\n');
-      const p = out.map(Number).find((pid) => pid > 0 && readlinkSync(`/proc/${pid}/exe`) === nsBin);
+      // By inode: when the tests run chrooted (the kernel matrix's VMs), /proc/PID/exe of a process in a
+      // new mount namespace reads from outside our root (/newroot/tmp/…): its copy of our root is not ours.
+      const ino = statSync(nsBin).ino;
+      const p = out.map(Number).find((pid) => pid > 0 && statSync(`/proc/${pid}/exe`, { throwIfNoEntry: false })?.ino === ino);
       if (p) nsSleepPid = p;
     }
     for (const n of ['pid', 'mnt', 'net', 'uts']) nsExpect[n] = Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${nsSleepPid}/ns/${n}`))![1]);
     process.kill(nsSleepPid, 'SIGKILL');
     await new Promise<void>((r) => nsProc.on('exit', () => r()));
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, scaled(300)));
     events = await agent.stop();
   });
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { PeregrineEvent, Process } from '@peregrine/events';
+import { scaled } from './time.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const MAIN = join(ROOT, 'packages/agent/dist/main.js');
@@ -33,7 +34,7 @@ export async function startAgent(extra: string[] = [], env: NodeJS.ProcessEnv = 
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   proc.stdout!.resume();
   await new Promise<void>((res, rej) => {
-    const t = setTimeout(() => rej(new Error(`agent not ready after 60 s:\n${err}`)), 60_000);
+    const t = setTimeout(() => rej(new Error(`agent not ready after ${scaled(60_000) / 1000} s:\n${err}`)), scaled(60_000));
     const check = (): void => {
       if (err.includes('peregrine: ready')) {
         clearTimeout(t);

@@ -2,11 +2,14 @@
 // The `peregrine` command line.
 import { Command, Option } from 'commander';
 import { PeregrineError } from '@peregrine/events';
-import { runCommand } from './commands/run.js';
-import { probeCommand } from './commands/probe.js';
-import { policyAdd, policyDelete, policyList, policyMode } from './commands/policy.js';
 import { DEFAULT_SOCKET } from './control/protocol.js';
-import { dlqList, dlqReplay, sinksCheck, sinksStats, workerCommand } from './commands/sinks.js';
+
+// Each command's module is loaded when that command runs: `run` and the sink commands pull in every sink
+// client library, which `peregrine policy …` (a control-socket round trip) must not wait for.
+const loadRun = () => import('./commands/run.js');
+const loadProbe = () => import('./commands/probe.js');
+const loadPolicy = () => import('./commands/policy.js');
+const loadSinks = () => import('./commands/sinks.js');
 
 const program = new Command('peregrine')
   .description('eBPF security observability and runtime enforcement')
@@ -33,7 +36,7 @@ program
   .option('--tracing-policy-dir <dir>', 'load every *.yaml TracingPolicy of a directory at start')
   .option('--server-socket <path>', `local control socket (default ${DEFAULT_SOCKET})`)
   .action(async (opts: Record<string, unknown>) => {
-    process.exitCode = await runCommand(opts);
+    process.exitCode = await (await loadRun()).runCommand(opts);
   });
 
 const socketOf = (o: { socket?: string }): string => o.socket ?? process.env.PEREGRINE_SOCKET ?? DEFAULT_SOCKET;
@@ -44,14 +47,14 @@ policy
   .addOption(new Option('--mode <mode>', 'override the policy mode').choices(['enforce', 'monitor']))
   .option('--socket <path>', 'agent control socket')
   .action(async (file: string, o: { mode?: 'enforce' | 'monitor'; socket?: string }) => {
-    process.exitCode = await policyAdd(socketOf(o), file, o.mode);
+    process.exitCode = await (await loadPolicy()).policyAdd(socketOf(o), file, o.mode);
   });
 policy
   .command('delete <name>')
   .description('unload a policy (its programs, maps, marks and attachments go with it)')
   .option('--socket <path>', 'agent control socket')
   .action(async (name: string, o: { socket?: string }) => {
-    process.exitCode = await policyDelete(socketOf(o), name);
+    process.exitCode = await (await loadPolicy()).policyDelete(socketOf(o), name);
   });
 policy
   .command('list')
@@ -59,14 +62,14 @@ policy
   .option('-o, --output <format>', 'text or json', 'text')
   .option('--socket <path>', 'agent control socket')
   .action(async (o: { output: string; socket?: string }) => {
-    process.exitCode = await policyList(socketOf(o), o.output === 'json');
+    process.exitCode = await (await loadPolicy()).policyList(socketOf(o), o.output === 'json');
   });
 policy
   .command('mode <name> <mode>')
   .description('switch a policy between enforce and monitor')
   .option('--socket <path>', 'agent control socket')
   .action(async (name: string, mode: string, o: { socket?: string }) => {
-    process.exitCode = await policyMode(socketOf(o), name, mode);
+    process.exitCode = await (await loadPolicy()).policyMode(socketOf(o), name, mode);
   });
 
 program
@@ -76,7 +79,7 @@ program
   .option('--config <file>', 'the agent configuration (YAML) holding the sink')
   .option('--concurrency <n>', 'batches delivered at once (1 keeps strict order)', '1')
   .action(async (o: { sink: string; config?: string; concurrency: string }) => {
-    process.exitCode = await workerCommand(o.config, o.sink, Math.max(1, Number(o.concurrency) || 1));
+    process.exitCode = await (await loadSinks()).workerCommand(o.config, o.sink, Math.max(1, Number(o.concurrency) || 1));
   });
 
 const dlq = program.command('dlq').description('dead-letter queue of a durable sink');
@@ -86,7 +89,7 @@ dlq
   .option('--config <file>', 'the agent configuration (YAML)')
   .option('--limit <n>', 'at most this many', '100')
   .action(async (o: { sink: string; config?: string; limit: string }) => {
-    process.exitCode = await dlqList(o.config, o.sink, Number(o.limit) || 100);
+    process.exitCode = await (await loadSinks()).dlqList(o.config, o.sink, Number(o.limit) || 100);
   });
 dlq
   .command('replay')
@@ -95,7 +98,7 @@ dlq
   .option('--id <id...>', 'dead letters to replay')
   .option('--all', 'replay every dead letter')
   .action(async (o: { sink: string; config?: string; id?: string[]; all?: boolean }) => {
-    process.exitCode = await dlqReplay(o.config, o.sink, o.id, o.all === true);
+    process.exitCode = await (await loadSinks()).dlqReplay(o.config, o.sink, o.id, o.all === true);
   });
 
 const sinks = program.command('sinks').description('configured sinks');
@@ -104,7 +107,7 @@ sinks
   .description('run every configured sink\'s healthcheck')
   .option('--config <file>', 'the agent configuration (YAML)')
   .action(async (o: { config?: string }) => {
-    process.exitCode = await sinksCheck(o.config);
+    process.exitCode = await (await loadSinks()).sinksCheck(o.config);
   });
 sinks
   .command('stats')
@@ -113,14 +116,14 @@ sinks
   .option('--config <file>', 'read a durable sink\'s counters from Redis')
   .option('--socket <path>', 'agent control socket')
   .action(async (o: { sink?: string; config?: string; socket?: string }) => {
-    process.exitCode = await sinksStats(socketOf(o), o.config, o.sink);
+    process.exitCode = await (await loadSinks()).sinksStats(socketOf(o), o.config, o.sink);
   });
 
 program
   .command('probe')
   .description('report which BPF program types, hooks and enforcement mechanisms this kernel offers')
   .action(async () => {
-    process.exitCode = await probeCommand();
+    process.exitCode = await (await loadProbe()).probeCommand();
   });
 
 try {
