@@ -12,18 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PeregrineEvent } from '@peregrine/events';
-import { MAIN, ROOT, canRunBpf, startAgent, type RunningAgent } from '../helpers/agent.js';
+import { ROOT, canRunBpf, startAgent, type RunningAgent } from '../helpers/agent.js';
+import { kernelFeatures, scaled } from '../helpers/kernel.js';
 import { request } from '../../packages/agent/src/control/client.js';
 
 const EXAMPLES = join(ROOT, 'examples/policies');
 const dir = mkdtempSync(join(tmpdir(), 'peregrine-examples-'));
 const PY = execFileSync('readlink', ['-f', '/usr/bin/python3'], { encoding: 'utf8' }).trim();
 const KFUNC_EXAMPLES = ['tcp-connect.yaml', 'deny-ssh-keys-read.yaml'];
-/** Whether the probe finds this kernel feature (`./peregrine probe`). */
-const has = (() => {
-  const out = canRunBpf() ? spawnSync(process.execPath, [MAIN, 'probe'], { encoding: 'utf8' }).stdout : '';
-  return (f: string): boolean => new RegExp(`^${f}\\s+✔`, 'm').test(out);
-})();
+const has = (f: string): boolean => canRunBpf() && kernelFeatures().has(f);
 const kfuncHere = (has('fentry') || has('kprobe')) && has('fmod_ret');
 
 /** The policy events of one policy: [kind, body] for process_lsm / process_kprobe / process_tracepoint. */
@@ -34,7 +31,7 @@ function policyEvents(evs: PeregrineEvent[], name: string): { action: string; po
   });
 }
 
-const sh = (line: string, shell = '/bin/sh') => spawnSync(shell, ['-c', line], { encoding: 'utf8', timeout: 20_000 });
+const sh = (line: string, shell = '/bin/sh') => spawnSync(shell, ['-c', line], { encoding: 'utf8', timeout: scaled(20_000) });
 
 describe.skipIf(!canRunBpf())('examples/policies on this kernel', () => {
   let agent: RunningAgent;
@@ -136,7 +133,7 @@ c = socket.create_connection(('127.0.0.1', ${port}), 5); print('loopback ok')
   });
 
   it('every example reports what it did, naming itself and its action', async () => {
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, scaled(1000)));
     events = await agent.stop();
     const deny = (name: string) => policyEvents(events, name).filter((e) => e.action === 'KPROBE_ACTION_OVERRIDE' && !e.policy_mode);
     expect(deny('block-exec-netcat').length).toBeGreaterThanOrEqual(1);

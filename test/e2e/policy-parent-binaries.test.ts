@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PeregrineEvent, ProcessKprobe } from '@peregrine/events';
 import { canRunBpf, startAgent, type RunningAgent } from '../helpers/agent.js';
+import { scaled } from '../helpers/kernel.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'peregrine-parent-'));
 const BASH = realpathSync('/usr/bin/bash');
@@ -61,7 +62,7 @@ describe.skipIf(!canRunBpf())('matchParentBinaries on syscall kprobes', () => {
       const line = ['notin', 'prefix', 'postfix'].map((d) => `cat ${dir}/${d}/${who} > /dev/null`).join('; ');
       expect(spawnSync(shell, ['-c', `${line}; true`]).status).toBe(0);
     }
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, scaled(1000)));
     const evs = kprobes(await agent.stop());
     const got = evs.map(pathOf).filter((p): p is string => p !== undefined).sort();
     expect(got).toEqual([
