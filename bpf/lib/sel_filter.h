@@ -210,6 +210,26 @@ FUNC_INLINE bool sel__in_range(struct sel_argf *f, __u64 v)
 	return in;
 }
 
+/* rateLimit: whether a report for this key is due now (and if so, remember it). */
+FUNC_INLINE bool sel__rate_ok(struct sel_hook *hook, __u32 s, struct sel_action *act, __u64 now)
+{
+	struct sel_rl_key k = { .hook_id = hook->id, .sel = s };
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 *last;
+
+	if (!act->rl_ns)
+		return true;
+	if (act->rl_scope == SEL_RL_THREAD)
+		k.scope_id = (__u32)pid_tgid;
+	else if (act->rl_scope == SEL_RL_PROCESS)
+		k.scope_id = pid_tgid >> 32;
+	last = bpf_map_lookup_elem(&sel_ratelimit, &k);
+	if (last && now - *last < act->rl_ns)
+		return false;
+	bpf_map_update_elem(&sel_ratelimit, &k, &now, BPF_ANY);
+	return true;
+}
+
 /* One matchArgs filter (fi) of selector s of the current hook. */
 __noinline int sel__match_argf(__u32 s, __u32 fi)
 {
@@ -268,6 +288,11 @@ __noinline int sel__match_argf(__u32 s, __u32 fi)
 	case SEL_OP_EQ:
 	case SEL_OP_NEQ:
 		found = !sel__truncated(len) && sel__str_eq(&h->str[p], len, id);
+		if (!found && h->fino[p]) { /* a path: the listed file under another name (hard link, rename) */
+			struct sel_ino_key fk = { .id = id, .dev = h->fdev[p], .ino = h->fino[p] };
+
+			found = bpf_map_lookup_elem(&sel_bin_ino, &fk) != NULL;
+		}
 		return f->op == SEL_OP_EQ ? found : !found;
 	case SEL_OP_PREFIX:
 	case SEL_OP_NOTPREFIX:

@@ -205,6 +205,9 @@ struct sel_heap {
 	__u64 pexe_ino;
 	__u64 fc_lineage;    /* sel_fc_lineage of the process */
 	__u64 pfc_lineage;   /* ... and of its parent */
+	/* A path slot's inode (path_slot.h; 0: none, or not a path), matched by Equal/NotEqual in sel_bin_ino. */
+	__u64 fino[SEL_MAX_ARGS];
+	__u32 fdev[SEL_MAX_ARGS];
 };
 
 /** @brief Per-CPU scratch for one evaluation (too big for the 512-byte stack). */

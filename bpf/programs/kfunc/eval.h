@@ -17,7 +17,7 @@
 #include <bpf/bpf_endian.h>
 #include "compiler.h"
 #include "kf_maps.h"
-#include "../syscall/exe.h" /* exe__d_path, and sel_exec/sel_fork/sel_exit for matchBinaries */
+#include "../syscall/path_slot.h" /* paths and inodes; sel_exec/sel_fork/sel_exit for matchBinaries */
 #include "sel_process.h"
 
 #define KF_AF_INET 2
@@ -41,52 +41,6 @@ FUNC_INLINE struct kf_hook *kf__ext(struct sel_heap *h)
 	return bpf_map_lookup_elem(&kf_hooks, &idx);
 }
 
-
-/* rateLimit: whether a report for this key is due now (and if so, remember it). */
-FUNC_INLINE bool kf__rate_ok(struct sel_hook *hook, __u32 s, struct sel_action *act, __u64 now)
-{
-	struct sel_rl_key k = { .hook_id = hook->id, .sel = s };
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 *last;
-
-	if (!act->rl_ns)
-		return true;
-	if (act->rl_scope == SEL_RL_THREAD)
-		k.scope_id = (__u32)pid_tgid;
-	else if (act->rl_scope == SEL_RL_PROCESS)
-		k.scope_id = pid_tgid >> 32;
-	last = bpf_map_lookup_elem(&sel_ratelimit, &k);
-	if (last && now - *last < act->rl_ns)
-		return false;
-	bpf_map_update_elem(&sel_ratelimit, &k, &now, BPF_ANY);
-	return true;
-}
-
-/* Resolve a struct path (relative to the caller's root) into slot i: str[i], slen[i]. */
-FUNC_INLINE void kf__path_to_slot(struct sel_heap *h, __u32 i, const struct path *path)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fs_struct *fs = BPF_CORE_READ(task, fs);
-	__u32 zero = 0, off, len;
-	struct sel_path_heap *ph = bpf_map_lookup_elem(&sel_path_heap_map, &zero);
-
-	if (!ph || i >= SEL_MAX_ARGS)
-		return;
-	exe__d_path(path, &fs->root, ph);
-	i = sel__idx(i, 7);
-	if (i >= SEL_MAX_ARGS)
-		return;
-	i = sel__idx(i, 7);
-	off = ph->off;
-	if (off >= SEL_PATH_BUF)
-		return;
-	len = SEL_PATH_BUF - off;
-	if (len > SEL_STR_MAX - 1 || ph->truncated)
-		len = SEL_STR_MAX - 1; /* a path cut short reads as truncated: never Equal, no Postfix */
-	len &= SEL_STR_MAX - 1;
-	bpf_probe_read_kernel(h->str[i].s, len, &ph->buf[off]);
-	h->slen[i] = len;
-}
 
 /* A NUL-terminated string: kernel memory first (most kernel functions), else user memory (syscalls). */
 FUNC_INLINE void kf__str_to_slot(struct sel_heap *h, __u32 i, const void *p)
@@ -254,6 +208,8 @@ __noinline int kf__read_arg(__u32 i)
 	src = ext->src[i];
 	h->ival[i] = 0;
 	h->slen[i] = 0;
+	h->fino[i] = 0;
+	h->fdev[i] = 0;
 	__builtin_memset(h->str[i].s, 0, SEL_STR_MAX);
 	switch (src) {
 	case KF_SRC_INT:
@@ -284,15 +240,15 @@ __noinline int kf__read_arg(__u32 i)
 		h->slen[i] = n;
 		break;
 	case KF_SRC_FILE:
-		kf__path_to_slot(h, i, &((struct file *)raw)->f_path);
+		sel__path_to_slot(h, i, &((struct file *)raw)->f_path);
 		break;
 	case KF_SRC_PATH:
-		kf__path_to_slot(h, i, (const struct path *)raw);
+		sel__path_to_slot(h, i, (const struct path *)raw);
 		break;
 	case KF_SRC_BPRM: {
 		struct file *f = BPF_CORE_READ((struct linux_binprm *)raw, file);
 
-		kf__path_to_slot(h, i, &f->f_path);
+		sel__path_to_slot(h, i, &f->f_path);
 		break;
 	}
 	case KF_SRC_FD: {
@@ -302,7 +258,7 @@ __noinline int kf__read_arg(__u32 i)
 			h->slen[i] = -KF_EBADF;
 			return 0;
 		}
-		kf__path_to_slot(h, i, &f->f_path);
+		sel__path_to_slot(h, i, &f->f_path);
 		break;
 	}
 	case KF_SRC_SK_FAMILY:
@@ -429,7 +385,7 @@ __noinline int kf__act(__u32 s, __u32 site, __u32 pos)
 		kf__count(KF_CNT_NOPOST);
 		goto out;
 	}
-	if (!kf__rate_ok(hook, s, &act, now)) {
+	if (!sel__rate_ok(hook, s, &act, now)) {
 		kf__count(KF_CNT_RATE_LIMITED);
 		goto out;
 	}

@@ -18,8 +18,9 @@
 #include <bpf/bpf_endian.h>
 #include "compiler.h"
 #include "lsm_maps.h"
-#include "../syscall/exe.h" /* exe__d_path, and sel_exec/sel_fork/sel_exit for matchBinaries */
+#include "../syscall/path_slot.h" /* paths and inodes; sel_exec/sel_fork/sel_exit for matchBinaries */
 #include "lsm_filter.h"
+#include "sel_process.h"
 
 #define LSM_AF_INET 2
 #define LSM_AF_INET6 10
@@ -37,112 +38,6 @@ FUNC_INLINE struct lsm_hook *lsm__ext(struct sel_heap *h)
 	__u32 idx = SEL_HOOK_IDX(h->gen, h->slot);
 
 	return bpf_map_lookup_elem(&lsm_hooks, &idx);
-}
-
-/* The process attributes the hook's selectors need (as enter.h's sel__load_process). */
-FUNC_INLINE void lsm__load_process(struct sel_heap *h, __u32 flags)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-
-	if (flags & SEL_HOOK_EXE) {
-		struct sel_exe *e = bpf_map_lookup_elem(&sel_exe_map, &h->tgid);
-
-		h->exe_known = 0;
-		if (e) {
-			h->exe_known = 1;
-			h->exe_dev = e->dev;
-			h->exe_ino = e->ino;
-			h->exe_flags = e->flags;
-			h->exe_len = e->len > SEL_STR_MAX - 1 ? SEL_STR_MAX - 1 : e->len;
-			bpf_probe_read_kernel(h->exe.s, SEL_STR_MAX, e->path);
-			if (flags & SEL_HOOK_EXE_REV)
-				lsm__reverse(SEL_MAX_ARGS);
-		}
-	}
-	if (flags & SEL_HOOK_CRED) {
-		const struct cred *cred = BPF_CORE_READ(task, cred);
-
-		BPF_CORE_READ_INTO(&h->caps[SEL_CAP_EFFECTIVE], cred, cap_effective);
-		BPF_CORE_READ_INTO(&h->caps[SEL_CAP_INHERITABLE], cred, cap_inheritable);
-		BPF_CORE_READ_INTO(&h->caps[SEL_CAP_PERMITTED], cred, cap_permitted);
-	}
-	if (flags & SEL_HOOK_NS) {
-		struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
-		struct pid *pid = BPF_CORE_READ(task, thread_pid);
-		unsigned int level = BPF_CORE_READ(pid, level);
-		struct upid upid = {};
-
-		h->ns[SEL_NS_UTS] = BPF_CORE_READ(nsp, uts_ns, ns.inum);
-		h->ns[SEL_NS_IPC] = BPF_CORE_READ(nsp, ipc_ns, ns.inum);
-		h->ns[SEL_NS_MNT] = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
-		h->ns[SEL_NS_PID_FOR_CHILDREN] = BPF_CORE_READ(nsp, pid_ns_for_children, ns.inum);
-		h->ns[SEL_NS_NET] = BPF_CORE_READ(nsp, net_ns, ns.inum);
-		h->ns[SEL_NS_CGROUP] = BPF_CORE_READ(nsp, cgroup_ns, ns.inum);
-		h->ns[SEL_NS_TIME] = 0;
-		h->ns[SEL_NS_TIME_FOR_CHILDREN] = 0;
-		if (bpf_core_field_exists(nsp->time_ns)) {
-			h->ns[SEL_NS_TIME] = BPF_CORE_READ(nsp, time_ns, ns.inum);
-			h->ns[SEL_NS_TIME_FOR_CHILDREN] = BPF_CORE_READ(nsp, time_ns_for_children, ns.inum);
-		}
-		h->ns[SEL_NS_USER] = BPF_CORE_READ(task, cred, user_ns, ns.inum);
-		h->ns[SEL_NS_PID] = 0;
-		if (level < 32) {
-			bpf_core_read(&upid, sizeof(upid), &pid->numbers[level]);
-			h->ns[SEL_NS_PID] = BPF_CORE_READ(upid.ns, ns.inum);
-		}
-	}
-	if (flags & SEL_HOOK_FOLLOW) {
-		__u64 *l = bpf_map_lookup_elem(&sel_lineage, &h->tgid);
-		__u64 *r = bpf_map_lookup_elem(&sel_follow_roots, &h->tgid);
-
-		h->lineage = (l ? *l : 0) | (r ? *r : 0);
-	}
-}
-
-/* rateLimit: whether a report for this key is due now (and if so, remember it). */
-FUNC_INLINE bool lsm__rate_ok(struct sel_hook *hook, __u32 s, struct sel_action *act, __u64 now)
-{
-	struct sel_rl_key k = { .hook_id = hook->id, .sel = s };
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 *last;
-
-	if (!act->rl_ns)
-		return true;
-	if (act->rl_scope == SEL_RL_THREAD)
-		k.scope_id = (__u32)pid_tgid;
-	else if (act->rl_scope == SEL_RL_PROCESS)
-		k.scope_id = pid_tgid >> 32;
-	last = bpf_map_lookup_elem(&sel_ratelimit, &k);
-	if (last && now - *last < act->rl_ns)
-		return false;
-	bpf_map_update_elem(&sel_ratelimit, &k, &now, BPF_ANY);
-	return true;
-}
-
-/* Resolve a struct path (relative to the caller's root) into slot i: str[i], slen[i]. */
-FUNC_INLINE void lsm__path_to_slot(struct sel_heap *h, __u32 i, const struct path *path)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fs_struct *fs = BPF_CORE_READ(task, fs);
-	__u32 zero = 0, off, len;
-	struct sel_path_heap *ph = bpf_map_lookup_elem(&sel_path_heap_map, &zero);
-
-	if (!ph || i >= SEL_MAX_ARGS)
-		return;
-	exe__d_path(path, &fs->root, ph);
-	i = lsm__idx(i, 7);
-	if (i >= SEL_MAX_ARGS)
-		return;
-	i = lsm__idx(i, 7);
-	off = ph->off;
-	if (off >= SEL_PATH_BUF)
-		return;
-	len = SEL_PATH_BUF - off;
-	if (len > SEL_STR_MAX - 1 || ph->truncated)
-		len = SEL_STR_MAX - 1; /* a path cut short reads as truncated: never Equal, no Postfix */
-	len &= SEL_STR_MAX - 1;
-	bpf_probe_read_kernel(h->str[i].s, len, &ph->buf[off]);
-	h->slen[i] = len;
 }
 
 FUNC_INLINE bool lsm__v4_mapped(struct sockaddr_in6 *sa)
@@ -180,6 +75,8 @@ __noinline int lsm__read_arg(__u32 i)
 	raw = h->args[idx];
 	h->ival[i] = 0;
 	h->slen[i] = 0;
+	h->fino[i] = 0;
+	h->fdev[i] = 0;
 	__builtin_memset(h->str[i].s, 0, SEL_STR_MAX);
 	switch (ext->src[i]) {
 	case LSM_SRC_INT:
@@ -188,14 +85,14 @@ __noinline int lsm__read_arg(__u32 i)
 	case LSM_SRC_BPRM: {
 		struct file *f = BPF_CORE_READ((struct linux_binprm *)raw, file);
 
-		lsm__path_to_slot(h, i, &f->f_path);
+		sel__path_to_slot(h, i, &f->f_path);
 		break;
 	}
 	case LSM_SRC_FILE:
-		lsm__path_to_slot(h, i, &((struct file *)raw)->f_path);
+		sel__path_to_slot(h, i, &((struct file *)raw)->f_path);
 		break;
 	case LSM_SRC_PATH:
-		lsm__path_to_slot(h, i, (const struct path *)raw);
+		sel__path_to_slot(h, i, (const struct path *)raw);
 		break;
 	case LSM_SRC_DENTRY: {
 		struct lsm_heap *lh = bpf_map_lookup_elem(&lsm_heap_map, &zero);
@@ -205,7 +102,7 @@ __noinline int lsm__read_arg(__u32 i)
 			return 0;
 		lh->path.mnt = BPF_CORE_READ(dir, mnt);
 		lh->path.dentry = (struct dentry *)raw;
-		lsm__path_to_slot(h, i, &lh->path);
+		sel__path_to_slot(h, i, &lh->path);
 		break;
 	}
 	case LSM_SRC_SA_FAMILY:
@@ -354,7 +251,7 @@ __noinline int lsm__act(__u32 s, __u32 hid)
 		lsm__count(LSM_CNT_NOPOST);
 		goto out;
 	}
-	if (!lsm__rate_ok(hook, s, &act, now)) {
+	if (!sel__rate_ok(hook, s, &act, now)) {
 		lsm__count(LSM_CNT_RATE_LIMITED);
 		goto out;
 	}
@@ -423,7 +320,7 @@ __noinline int lsm__run_hook(__u32 slot, __u32 hid)
 	lsm__count(LSM_CNT_EVALS);
 	nargs = hook->nargs;
 	nsel = hook->nsel;
-	lsm__load_process(h, hook->flags);
+	sel__load_process(h, hook->flags);
 	for (i = 0; i < SEL_MAX_ARGS; i++) {
 		if (i >= nargs)
 			break;

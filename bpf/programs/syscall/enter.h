@@ -17,26 +17,6 @@
 #include "sel_process.h"
 
 
-/* rateLimit: whether a report for this key is due now (and if so, remember it). */
-FUNC_INLINE bool sel__rate_ok(struct sel_hook *hook, __u32 s, struct sel_action *act, __u64 now)
-{
-	struct sel_rl_key k = { .hook_id = hook->id, .sel = s };
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 *last;
-
-	if (!act->rl_ns)
-		return true;
-	if (act->rl_scope == SEL_RL_THREAD)
-		k.scope_id = (__u32)pid_tgid;
-	else if (act->rl_scope == SEL_RL_PROCESS)
-		k.scope_id = pid_tgid >> 32;
-	last = bpf_map_lookup_elem(&sel_ratelimit, &k);
-	if (last && now - *last < act->rl_ns)
-		return false;
-	bpf_map_update_elem(&sel_ratelimit, &k, &now, BPF_ANY);
-	return true;
-}
-
 /* Append the declared arguments to the record; returns the number of data bytes. */
 FUNC_INLINE __u32 sel__put_args(struct sel_heap *h, struct sel_hook *hook)
 {

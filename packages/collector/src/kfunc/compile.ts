@@ -10,7 +10,7 @@
 // errno is this backend's, and only an fmod_ret site can honour it (Tetragon's rule: Override needs
 // fmod_ret or bpf_override_return, on security_* hooks and ALLOW_ERROR_INJECTION functions).
 import { ConfigError, type ConfigIssue } from '@peregrine/events';
-import { compileSyscallHook, type KprobeSpecInput, type SelectorInput } from '../syscall/compile.js';
+import { addPathInodes, compileSyscallHook, type KprobeSpecInput, type SelectorInput } from '../syscall/compile.js';
 import { syscallNumber } from '../syscall/syscalls.js';
 import { INT_ARG_TYPES, type IntArgType } from '../syscall/types.js';
 import { CidrError, matchForm, parseCidr } from '../net/cidr.js';
@@ -227,6 +227,8 @@ export function compileKfuncHook(policyName: string, spec: KprobeSpecInput, mode
     const f = compiled.selectors[af.selector]?.matchArgs[af.filter];
     if (f?.kind === 'string') f.values = [];
   }
+  const PATH_SRCS = new Set<KfuncSlot['src']>(['FILE', 'PATH', 'BPRM', 'FD']);
+  addPathInodes(compiled.selectors, (i) => PATH_SRCS.has(slots[i]!.src));
   const hook: KfuncHook = {
     id: opts.id ?? nextId++,
     policy: policyName,

@@ -1,5 +1,7 @@
 import { ConfigError } from '@peregrine/events';
+import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { kernelDev } from '../syscall/compile.js';
 import { Filt, LPM_KEY_SIZE, SEL, hookIndex, selId } from '../syscall/layout.js';
 import { compileLsmHook, type LsmHookSpecInput } from './compile.js';
 import { addrKey, encodeChain, encodeLsmGeneration } from './encode.js';
@@ -22,13 +24,36 @@ describe('compileLsmHook', () => {
     const h = compileLsmHook('p', {
       hook: 'bprm_check_security',
       args: [{ index: 0, type: 'linux_binprm', label: 'exe' }],
-      selectors: [{ matchArgs: [{ index: 0, operator: 'Equal', values: ['/tmp/x'] }], matchActions: [...deny, { action: 'Post' }] }, {}],
+      selectors: [{ matchArgs: [{ index: 0, operator: 'Equal', values: ['/nonexistent/peregrine-x'] }], matchActions: [...deny, { action: 'Post' }] }, {}],
     }, 'monitor', { id: 7 });
     expect(h).toMatchObject({ id: 7, policy: 'p', hook: 'bprm_check_security', monitor: true, errors: [-1, 0], addrFilters: [] });
     expect(h.slots).toEqual([{ src: 'BPRM', index: 0, type: 'string', declared: 'linux_binprm', label: 'exe' }]);
-    expect(h.selectors[0]!.matchArgs).toEqual([{ kind: 'string', index: 0, operator: 'Equal', values: ['/tmp/x'] }]);
+    // a file that does not exist (yet) is matched by its path only
+    expect(h.selectors[0]!.matchArgs).toEqual([{ kind: 'string', index: 0, operator: 'Equal', values: ['/nonexistent/peregrine-x'] }]);
     expect(h.selectors[0]!.action).toMatchObject({ post: true, signal: 0, actions: ['Post'] });
     expect(h.selectors[1]!.matchArgs).toEqual([]);
+  });
+
+  it('Equal/NotEqual on a path also match the inode each existing value names (hard links, renames); Prefix does not', () => {
+    const st = statSync('/etc/passwd', { bigint: true });
+    const h = compileLsmHook('p', {
+      hook: 'file_open',
+      args: [{ index: 0, type: 'file' }],
+      selectors: [
+        { matchArgs: [{ index: 0, operator: 'Equal', values: ['/etc/passwd', '/nonexistent/peregrine-y'] }], matchActions: deny },
+        { matchArgs: [{ index: 0, operator: 'Prefix', values: ['/etc/passwd'] }] },
+      ],
+    }, 'enforce', { id: 9 });
+    expect(h.selectors[0]!.matchArgs[0]).toMatchObject({ inodes: [{ dev: kernelDev(st.dev), ino: st.ino }] });
+    expect(h.selectors[1]!.matchArgs[0]).not.toHaveProperty('inodes');
+    // the encoder writes one (id, dev, ino) key for it, beside the path key
+    const g = encodeLsmGeneration([h], 0, () => 0);
+    const id = selId(0, g.slots.get(h.id)!, 0, Filt.ARG);
+    const want = Buffer.alloc(16);
+    want.writeUInt32LE(id, 0);
+    want.writeUInt32LE(kernelDev(st.dev), 4);
+    want.writeBigUInt64LE(st.ino, 8);
+    expect(g.binIno.map((k) => k.toString('hex'))).toEqual([want.toString('hex')]);
   });
 
   it('socket_connect: a sockaddr is three slots, its operators become slot filters', () => {

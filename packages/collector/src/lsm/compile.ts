@@ -8,7 +8,7 @@
 // on the address slot whose CIDR keys this backend writes itself) and Override taken out (its errno is
 // this backend's). Issue messages keep the paths of the lsmhooks entry.
 import { ConfigError, type ConfigIssue } from '@peregrine/events';
-import { compileSyscallHook, type SelectorInput } from '../syscall/compile.js';
+import { addPathInodes, compileSyscallHook, type SelectorInput } from '../syscall/compile.js';
 import { INT_ARG_TYPES, type IntArgType } from '../syscall/types.js';
 import { CidrError, matchForm, parseCidr } from '../net/cidr.js';
 import { LsmHookId, type LsmHookName } from './layout.js';
@@ -195,6 +195,8 @@ export function compileLsmHook(policyName: string, spec: LsmHookSpecInput, mode:
     const f = compiled.selectors[af.selector]?.matchArgs[af.filter];
     if (f?.kind === 'string') f.values = [];
   }
+  const PATH_SRCS = new Set<LsmSlot['src']>(['BPRM', 'FILE', 'PATH', 'DENTRY']);
+  addPathInodes(compiled.selectors, (i) => PATH_SRCS.has(slots[i]!.src));
   const hook: LsmHook = {
     id: opts.id ?? nextId++,
     policy: policyName,

@@ -112,6 +112,24 @@ export function hostNamespace(kind: NamespaceKind, procRoot = '/proc'): number |
   }
 }
 
+/**
+ * Equal/NotEqual values on kernel path arguments → the (dev, ino) of each existing file, so that the
+ * kernel matches the file under any name (hard link, rename). Values that do not exist yet match by path only.
+ */
+export function addPathInodes(selectors: CompiledSelector[], isPath: (argIndex: number) => boolean): void {
+  for (const sel of selectors) {
+    for (const f of sel.matchArgs) {
+      if (f.kind !== 'string' || (f.operator !== 'Equal' && f.operator !== 'NotEqual') || !isPath(f.index)) continue;
+      const inodes: { dev: number; ino: bigint }[] = [];
+      for (const v of f.values) {
+        const st = statSync(v, { bigint: true, throwIfNoEntry: false });
+        if (st) inodes.push({ dev: kernelDev(st.dev), ino: st.ino });
+      }
+      if (inodes.length > 0) f.inodes = inodes;
+    }
+  }
+}
+
 /** Userspace st_dev (glibc encoding) → kernel s_dev ((major << 20) | minor), as the BPF side reads it. */
 export function kernelDev(dev: bigint): number {
   const major = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));

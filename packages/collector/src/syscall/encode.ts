@@ -176,6 +176,7 @@ function encodeHook(
           else if (f.operator === 'Prefix' || f.operator === 'NotPrefix') out.strPrefix.push(lpmKey(id, Buffer.from(s)));
           else out.strPostfix.push(lpmKey(id, reversed(s)));
         }
+        for (const n of f.inodes ?? []) out.binIno.push(inoKey(id, n.dev, n.ino));
         if (f.operator === 'Postfix' || f.operator === 'NotPostfix') v.writeUInt8(1, H.args + p * L.sel_arg.size + L.sel_arg.fields.reverse);
         return;
       }

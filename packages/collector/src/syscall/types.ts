@@ -31,6 +31,11 @@ export interface StringArgFilter {
   index: number;
   operator: StringOperator;
   values: string[];
+  /**
+   * Equal/NotEqual on a kernel path (BPF LSM and kernel-function file/path arguments): the (dev, ino)
+   * each value names at apply, also matched, so a hard link or a renamed file is the same file.
+   */
+  inodes?: { dev: number; ino: bigint }[];
 }
 
 /** matchArgs on an integer argument; values already narrowed like the kernel narrows the register. */
