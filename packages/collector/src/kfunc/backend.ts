@@ -12,7 +12,7 @@ import { PeregrineError } from '@peregrine/events';
 import { bpfObjectPath } from '../paths.js';
 import { bpfCall, BpfError, native, type BpfLink, type BpfObject, type RingReader } from '../native.js';
 import { SEL, SEL_LAYOUTS as SL, SelCounter } from '../syscall/layout.js';
-import { descendantBits, readExecutables, readParents } from '../syscall/procfs.js';
+import { ProcessTables } from '../syscall/process-tables.js';
 import { decodeKfuncBatch, newKfuncDecodeStats, type KfuncDecodeStats, type RawKfuncRecord } from './decode.js';
 import { encodeKfuncGeneration, encodeSite, type EncodedKfuncGeneration } from './encode.js';
 import { KF, KF_LAYOUTS as L, KfCounter, type KfKindName } from './layout.js';
@@ -71,7 +71,6 @@ const SET_CAPACITY: Record<SetMap, number> = {
   sel_str_eq: SEL.SET_ENTRIES, sel_str_prefix: SEL.SET_ENTRIES, sel_str_postfix: SEL.SET_ENTRIES, sel_int_set: SEL.SET_ENTRIES,
   sel_bin_ino: SEL.BIN_INO_ENTRIES, sel_u32_set: SEL.SET_ENTRIES, sel_hooks: 2 * SEL.MAX_HOOKS, kf_hooks: 2 * SEL.MAX_HOOKS,
 };
-const BPF_NOEXIST = 1;
 const ONE = Buffer.from([1]);
 
 export class KfuncBackendError extends PeregrineError {
@@ -96,7 +95,6 @@ export class KfuncBackend {
   private sites = new Map<string, Site>();
   private reader: RingReader | null = null;
   private readonly decodeStats = newKfuncDecodeStats();
-  private readonly procfsStats = { seeded: 0, alreadyTracked: 0 };
   private listeners: ((reports: KfuncReport[]) => void)[] = [];
   private batchesSeen = 0;
   private gen = 0;
@@ -104,9 +102,9 @@ export class KfuncBackend {
   private written: Map<SetMap, Buffer[]>[] = [new Map(), new Map()];
   private hooksById = new Map<number, KfuncHook>();
   private liveHooks: KfuncHook[] = [];
-  private followBits = new Map<number, number>();
   private final: KfuncBackendStats | null = null;
   private readonly opts: Required<KfuncBackendOptions>;
+  private readonly procTables: ProcessTables;
 
   constructor(opts: KfuncBackendOptions = {}) {
     this.opts = {
@@ -116,6 +114,7 @@ export class KfuncBackend {
       procRoot: opts.procRoot ?? '/proc',
       excludeSelf: opts.excludeSelf ?? true,
     };
+    this.procTables = new ProcessTables(this.opts.procRoot);
   }
 
   get started(): boolean {
@@ -147,7 +146,7 @@ export class KfuncBackend {
       this.loaded = true;
       this.writeConf(0, false);
       for (const p of KFUNC_EXEC_PROGRAMS) this.exeLinks.push(bpfCall(() => obj.attach(p)));
-      this.seedExecutables(obj);
+      this.procTables.seedExecutables(obj);
       this.reader = bpfCall(
         () =>
           new n.RingReader(obj, 'kf_rb_events', (batch) => this.onBatch(batch), {
@@ -162,36 +161,12 @@ export class KfuncBackend {
     }
   }
 
-  private seedExecutables(obj: BpfObject): void {
-    for (const { pid, value } of readExecutables(this.opts.procRoot)) {
-      try {
-        obj.mapUpdate('sel_exe_map', u32(pid), value, BPF_NOEXIST);
-        this.procfsStats.seeded++;
-      } catch (e) {
-        if ((e as { code?: string }).code !== 'EEXIST') throw e;
-        this.procfsStats.alreadyTracked++;
-      }
-    }
-  }
-
   private writeConf(gen: number, enabled: boolean): void {
     const conf = Buffer.alloc(SL.sel_conf.size);
     conf.writeUInt32LE(gen, SL.sel_conf.fields.gen);
     conf.writeUInt32LE(enabled ? 1 : 0, SL.sel_conf.fields.enabled);
     conf.writeUInt32LE(this.opts.excludeSelf ? process.pid : 0, SL.sel_conf.fields.self_tgid);
     bpfCall(() => this.base!.mapUpdate('sel_conf_map', u32(0), conf, 0));
-  }
-
-  private followBit(pid: number): number {
-    let bit = this.followBits.get(pid);
-    if (bit === undefined) {
-      if (this.followBits.size >= SEL.FOLLOW_ROOTS) {
-        throw new KfuncBackendError(`matchPIDs followForks: more than ${SEL.FOLLOW_ROOTS} distinct followed pids since the backend started (restart it to reset)`);
-      }
-      bit = this.followBits.size;
-      this.followBits.set(pid, bit);
-    }
-    return bit;
   }
 
   /**
@@ -270,7 +245,7 @@ export class KfuncBackend {
     }
     let enc: EncodedKfuncGeneration;
     try {
-      enc = encodeKfuncGeneration(hooks, next, (pid) => this.followBit(pid), (h) => siteOf.get(siteKey(h))!);
+      enc = encodeKfuncGeneration(hooks, next, this.procTables.followBit, (h) => siteOf.get(siteKey(h))!, this.procTables.fcBit);
     } catch (e) {
       throw new KfuncBackendError(`cannot apply ${hooks.length} kfunc hooks: ${(e as Error).message}`, { cause: e });
     }
@@ -305,7 +280,8 @@ export class KfuncBackend {
     }
     for (const h of enc.hooks) bpfCall(() => base.mapUpdate('sel_hooks', h.key, h.value, 0));
     for (const h of enc.ext) bpfCall(() => base.mapUpdate('kf_hooks', h.key, h.value, 0));
-    this.writeFollow(base);
+    // followForks and followChildren lineage (bits are never reused).
+    this.procTables.write(base, enc);
     // 3. This generation's half of every site entry.
     const keyOfSite = new Map([...siteOf].map(([k, s]) => [s, k]));
     for (let s = 0; s < KF.MAX_SITES; s++) {
@@ -352,22 +328,6 @@ export class KfuncBackend {
     s.obj.close();
   }
 
-  private writeFollow(obj: BpfObject): void {
-    if (this.followBits.size === 0) return;
-    for (const [pid, bit] of this.followBits) {
-      const v = Buffer.alloc(8);
-      v.writeBigUInt64LE(1n << BigInt(bit));
-      bpfCall(() => obj.mapUpdate('sel_follow_roots', u32(pid), v, 0));
-    }
-    const bits = descendantBits(readParents(this.opts.procRoot), this.followBits);
-    for (const [pid, b] of bits) {
-      const prev = obj.mapLookup('sel_lineage', u32(pid));
-      const v = Buffer.alloc(8);
-      v.writeBigUInt64LE(b | (prev ? prev.readBigUInt64LE(0) : 0n));
-      obj.mapUpdate('sel_lineage', u32(pid), v, 0);
-    }
-  }
-
   private onBatch(batch: Buffer): void {
     this.batchesSeen++;
     const raw = decodeKfuncBatch(batch, this.decodeStats);
@@ -402,7 +362,7 @@ export class KfuncBackend {
       },
       reader: this.reader?.stats() ?? { records: 0, batches: 0, bytes: 0, droppedBatches: 0, droppedRecords: 0 },
       decode: { ...this.decodeStats },
-      procfs: { ...this.procfsStats },
+      procfs: { ...this.procTables.procfs },
       generation: this.gen,
       applies: this.applies,
       hooks: this.liveHooks.length,
@@ -437,7 +397,7 @@ export class KfuncBackend {
     }
     this.reader = null;
     this.written = [new Map(), new Map()];
-    this.followBits.clear();
+    this.procTables.reset();
     this.liveHooks = [];
     this.gen = 0;
   }

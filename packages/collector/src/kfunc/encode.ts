@@ -33,14 +33,18 @@ export function asSelectorHook(h: KfuncHook, slot: number): SyscallHook {
   };
 }
 
-/** `site(hook)` gives the site each hook's function is attached at. */
+/**
+ * `site(hook)` gives the site each hook's function is attached at; followBit, fcBit the lineage bits of
+ * followForks pids and followChildren value lists (ProcessTables).
+ */
 export function encodeKfuncGeneration(
   hooks: KfuncHook[],
   gen: number,
   followBit: (pid: number) => number,
   site: (h: KfuncHook) => number,
+  fcBit?: (key: string) => number,
 ): EncodedKfuncGeneration {
-  const enc = encodeGeneration(hooks.map((h, slot) => asSelectorHook(h, slot)), gen, followBit);
+  const enc = encodeGeneration(hooks.map((h, slot) => asSelectorHook(h, slot)), gen, followBit, fcBit);
   const out: EncodedKfuncGeneration = { ...enc, ext: [], siteChains: new Map() };
   const F = L.kf_hook.fields;
   hooks.forEach((h, slot) => {

@@ -13,7 +13,7 @@ import { PeregrineError } from '@peregrine/events';
 import { bpfObjectPath } from '../paths.js';
 import { bpfCall, native, type BpfLink, type BpfObject, type RingReader } from '../native.js';
 import { SEL, SEL_LAYOUTS as SL, SelCounter } from '../syscall/layout.js';
-import { descendantBits, readExecutables, readParents } from '../syscall/procfs.js';
+import { ProcessTables } from '../syscall/process-tables.js';
 import { decodeLsmBatch, newLsmDecodeStats, type LsmDecodeStats, type RawLsmRecord } from './decode.js';
 import { ALL_LSM_HOOK_IDS, encodeChain, encodeLsmGeneration, type EncodedLsmGeneration } from './encode.js';
 import { LSM_LAYOUTS as L, LsmCounter, LsmHookId, type LsmHookName } from './layout.js';
@@ -69,7 +69,6 @@ const SET_CAPACITY: Record<SetMap, number> = {
   sel_str_eq: SEL.SET_ENTRIES, sel_str_prefix: SEL.SET_ENTRIES, sel_str_postfix: SEL.SET_ENTRIES, sel_int_set: SEL.SET_ENTRIES,
   sel_bin_ino: SEL.BIN_INO_ENTRIES, sel_u32_set: SEL.SET_ENTRIES, sel_hooks: 2 * SEL.MAX_HOOKS, lsm_hooks: 2 * SEL.MAX_HOOKS,
 };
-const BPF_NOEXIST = 1;
 const ONE = Buffer.from([1]);
 const HOOK_NAMES = Object.keys(LsmHookId) as LsmHookName[];
 
@@ -87,7 +86,6 @@ export class LsmBackend {
   private links = new Map<string, BpfLink>();
   private reader: RingReader | null = null;
   private readonly decodeStats = newLsmDecodeStats();
-  private readonly procfsStats = { seeded: 0, alreadyTracked: 0 };
   private listeners: ((reports: LsmReport[]) => void)[] = [];
   private batchesSeen = 0;
   private gen = 0;
@@ -95,11 +93,11 @@ export class LsmBackend {
   private written: Map<SetMap, Buffer[]>[] = [new Map(), new Map()];
   private hooksById = new Map<number, LsmHook>();
   private liveHooks: LsmHook[] = [];
-  private followBits = new Map<number, number>();
   private unavailable: LsmHookName[] = [];
   private readonly reattach = kernelAtLeast(release(), 5, 19);
   private final: LsmBackendStats | null = null;
   private readonly opts: Required<LsmBackendOptions>;
+  private readonly procTables: ProcessTables;
 
   constructor(opts: LsmBackendOptions = {}) {
     this.opts = {
@@ -110,6 +108,7 @@ export class LsmBackend {
       excludeSelf: opts.excludeSelf ?? true,
       btfPath: opts.btfPath ?? '/sys/kernel/btf/vmlinux',
     };
+    this.procTables = new ProcessTables(this.opts.procRoot);
   }
 
   get started(): boolean {
@@ -145,7 +144,7 @@ export class LsmBackend {
       this.loaded = true;
       this.writeConf(0, false);
       for (const p of LSM_EXEC_PROGRAMS) this.links.set(p, bpfCall(() => obj.attach(p)));
-      this.seedExecutables(obj);
+      this.procTables.seedExecutables(obj);
       this.reader = bpfCall(
         () =>
           new n.RingReader(obj, 'lsm_rb_events', (batch) => this.onBatch(batch), {
@@ -171,36 +170,12 @@ export class LsmBackend {
     return HOOK_NAMES.filter((h) => !btf.includes(Buffer.from(`bpf_lsm_${h}\0`)));
   }
 
-  private seedExecutables(obj: BpfObject): void {
-    for (const { pid, value } of readExecutables(this.opts.procRoot)) {
-      try {
-        obj.mapUpdate('sel_exe_map', u32(pid), value, BPF_NOEXIST);
-        this.procfsStats.seeded++;
-      } catch (e) {
-        if ((e as { code?: string }).code !== 'EEXIST') throw e;
-        this.procfsStats.alreadyTracked++;
-      }
-    }
-  }
-
   private writeConf(gen: number, enabled: boolean): void {
     const conf = Buffer.alloc(SL.sel_conf.size);
     conf.writeUInt32LE(gen, SL.sel_conf.fields.gen);
     conf.writeUInt32LE(enabled ? 1 : 0, SL.sel_conf.fields.enabled);
     conf.writeUInt32LE(this.opts.excludeSelf ? process.pid : 0, SL.sel_conf.fields.self_tgid);
     bpfCall(() => this.obj!.mapUpdate('sel_conf_map', u32(0), conf, 0));
-  }
-
-  private followBit(pid: number): number {
-    let bit = this.followBits.get(pid);
-    if (bit === undefined) {
-      if (this.followBits.size >= SEL.FOLLOW_ROOTS) {
-        throw new LsmBackendError(`matchPIDs followForks: more than ${SEL.FOLLOW_ROOTS} distinct followed pids since the backend started (restart it to reset)`);
-      }
-      bit = this.followBits.size;
-      this.followBits.set(pid, bit);
-    }
-    return bit;
   }
 
   /**
@@ -218,7 +193,7 @@ export class LsmBackend {
     const next = this.gen ^ 1;
     let enc: EncodedLsmGeneration;
     try {
-      enc = encodeLsmGeneration(hooks, next, (pid) => this.followBit(pid));
+      enc = encodeLsmGeneration(hooks, next, this.procTables.followBit, this.procTables.fcBit);
     } catch (e) {
       throw new LsmBackendError(`cannot apply ${hooks.length} LSM hooks: ${(e as Error).message}`, { cause: e });
     }
@@ -253,7 +228,8 @@ export class LsmBackend {
     }
     for (const h of enc.hooks) bpfCall(() => obj.mapUpdate('sel_hooks', h.key, h.value, 0));
     for (const h of enc.ext) bpfCall(() => obj.mapUpdate('lsm_hooks', h.key, h.value, 0));
-    this.writeFollow(obj);
+    // followForks and followChildren lineage (bits are never reused).
+    this.procTables.write(obj, enc);
     // 3. This generation's half of every chain.
     for (const hid of ALL_LSM_HOOK_IDS) {
       const prev = obj.mapLookup('lsm_chains', u32(hid));
@@ -280,22 +256,6 @@ export class LsmBackend {
     const prev = this.liveHooks;
     this.liveHooks = [...hooks];
     this.hooksById = new Map([...prev, ...this.liveHooks].map((h) => [h.id, h]));
-  }
-
-  private writeFollow(obj: BpfObject): void {
-    if (this.followBits.size === 0) return;
-    for (const [pid, bit] of this.followBits) {
-      const v = Buffer.alloc(8);
-      v.writeBigUInt64LE(1n << BigInt(bit));
-      bpfCall(() => obj.mapUpdate('sel_follow_roots', u32(pid), v, 0));
-    }
-    const bits = descendantBits(readParents(this.opts.procRoot), this.followBits);
-    for (const [pid, b] of bits) {
-      const prev = obj.mapLookup('sel_lineage', u32(pid));
-      const v = Buffer.alloc(8);
-      v.writeBigUInt64LE(b | (prev ? prev.readBigUInt64LE(0) : 0n));
-      obj.mapUpdate('sel_lineage', u32(pid), v, 0);
-    }
   }
 
   private onBatch(batch: Buffer): void {
@@ -331,7 +291,7 @@ export class LsmBackend {
       },
       reader: this.reader?.stats() ?? { records: 0, batches: 0, bytes: 0, droppedBatches: 0, droppedRecords: 0 },
       decode: { ...this.decodeStats },
-      procfs: { ...this.procfsStats },
+      procfs: { ...this.procTables.procfs },
       generation: this.gen,
       applies: this.applies,
       hooks: this.liveHooks.length,
@@ -364,7 +324,7 @@ export class LsmBackend {
     }
     this.reader = null;
     this.written = [new Map(), new Map()];
-    this.followBits.clear();
+    this.procTables.reset();
     this.liveHooks = [];
     this.gen = 0;
   }

@@ -43,8 +43,14 @@ export function asSelectorHook(h: LsmHook, slot: number): SyscallHook {
   };
 }
 
-export function encodeLsmGeneration(hooks: LsmHook[], gen: number, followBit: (pid: number) => number): EncodedLsmGeneration {
-  const enc = encodeGeneration(hooks.map((h, slot) => asSelectorHook(h, slot)), gen, followBit);
+/** followBit, fcBit: the lineage bits of followForks pids and followChildren value lists (ProcessTables). */
+export function encodeLsmGeneration(
+  hooks: LsmHook[],
+  gen: number,
+  followBit: (pid: number) => number,
+  fcBit?: (key: string) => number,
+): EncodedLsmGeneration {
+  const enc = encodeGeneration(hooks.map((h, slot) => asSelectorHook(h, slot)), gen, followBit, fcBit);
   const out: EncodedLsmGeneration = { ...enc, ext: [], lsmChains: new Map() };
   hooks.forEach((h, slot) => {
     const hid = LsmHookId[h.hook];

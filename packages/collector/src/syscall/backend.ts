@@ -13,7 +13,7 @@ import { PeregrineError } from '@peregrine/events';
 import { decodeSyscallBatch, newSyscallDecodeStats, type RawSyscallRecord, type SyscallDecodeStats } from './decode.js';
 import { encodeGeneration, encodeNr, nrUsed, type EncodedGeneration } from './encode.js';
 import { MSG_OP_GENERIC_SYSCALL, SEL, SEL_LAYOUTS as L, SelCounter } from './layout.js';
-import { descendantBits, followChildrenSeed, readExecutables, readParents } from './procfs.js';
+import { ProcessTables } from './process-tables.js';
 import { syscallName } from './syscalls.js';
 import type { SyscallHook } from './types.js';
 
@@ -65,7 +65,6 @@ const SET_CAPACITY: Record<SetMap, number> = {
   sel_str_eq: SEL.SET_ENTRIES, sel_str_prefix: SEL.SET_ENTRIES, sel_str_postfix: SEL.SET_ENTRIES, sel_int_set: SEL.SET_ENTRIES,
   sel_bin_ino: SEL.BIN_INO_ENTRIES, sel_u32_set: SEL.SET_ENTRIES, sel_hooks: 2 * SEL.MAX_HOOKS,
 };
-const BPF_NOEXIST = 1;
 const ONE = Buffer.from([1]);
 
 export class SyscallBackendError extends PeregrineError {
@@ -80,7 +79,6 @@ export class SyscallBackend {
   private links = new Map<string, BpfLink>();
   private reader: RingReader | null = null;
   private readonly decodeStats = newSyscallDecodeStats();
-  private readonly procfsStats = { seeded: 0, alreadyTracked: 0 };
   private listeners: ((reports: SyscallReport[]) => void)[] = [];
   private batchesSeen = 0;
   private gen = 0;
@@ -91,12 +89,11 @@ export class SyscallBackend {
   private liveHooks: SyscallHook[] = [];
   private prevHooks: SyscallHook[] = [];
   private nrs = new Set<number>();
-  private followBits = new Map<number, number>();
   private final: SyscallBackendStats | null = null;
-  private fcBits = new Map<string, number>();
   /** Maps exist only after load(): stats() of a start() that failed earlier must not look them up. */
   private loaded = false;
   private readonly opts: Required<Omit<SyscallBackendOptions, 'beforeFlip' | 'afterFlip'>> & Pick<SyscallBackendOptions, 'beforeFlip' | 'afterFlip'>;
+  private readonly procTables: ProcessTables;
 
   constructor(opts: SyscallBackendOptions = {}) {
     this.opts = {
@@ -111,6 +108,7 @@ export class SyscallBackend {
       beforeFlip: opts.beforeFlip,
       afterFlip: opts.afterFlip,
     };
+    this.procTables = new ProcessTables(this.opts.procRoot);
   }
 
   /** Subscribes to decoded reports (one call per batch, ring order); returns the unsubscribe function. */
@@ -138,7 +136,7 @@ export class SyscallBackend {
       for (const p of this.opts.startPrograms) {
         this.links.set(p, bpfCall(() => obj.attach(p)));
       }
-      this.seedExecutables(obj);
+      this.procTables.seedExecutables(obj);
       this.reader = bpfCall(
         () =>
           new n.RingReader(obj, 'sel_rb_events', (batch) => this.onBatch(batch), {
@@ -153,38 +151,12 @@ export class SyscallBackend {
     }
   }
 
-  private seedExecutables(obj: BpfObject): void {
-    for (const { pid, value } of readExecutables(this.opts.procRoot)) {
-      try {
-        obj.mapUpdate('sel_exe_map', u32(pid), value, BPF_NOEXIST);
-        this.procfsStats.seeded++;
-      } catch (e) {
-        if ((e as { code?: string }).code !== 'EEXIST') throw e;
-        this.procfsStats.alreadyTracked++;
-      }
-    }
-  }
-
   private writeConf(gen: number, enabled: boolean): void {
     const conf = Buffer.alloc(L.sel_conf.size);
     conf.writeUInt32LE(gen, L.sel_conf.fields.gen);
     conf.writeUInt32LE(enabled ? 1 : 0, L.sel_conf.fields.enabled);
     conf.writeUInt32LE(this.opts.excludeSelf ? process.pid : 0, L.sel_conf.fields.self_tgid);
     bpfCall(() => this.obj!.mapUpdate('sel_conf_map', u32(0), conf, 0));
-  }
-
-  private followBit(pid: number): number {
-    let bit = this.followBits.get(pid);
-    if (bit === undefined) {
-      if (this.followBits.size >= SEL.FOLLOW_ROOTS) {
-        throw new SyscallBackendError(
-          `matchPIDs followForks: more than ${SEL.FOLLOW_ROOTS} distinct followed pids since the backend started (restart it to reset)`,
-        );
-      }
-      bit = this.followBits.size;
-      this.followBits.set(pid, bit);
-    }
-    return bit;
   }
 
   /**
@@ -197,7 +169,7 @@ export class SyscallBackend {
     const next = this.gen ^ 1;
     let enc: EncodedGeneration;
     try {
-      enc = encodeGeneration(hooks, next, (pid) => this.followBit(pid), (key) => this.fcBit(key));
+      enc = encodeGeneration(hooks, next, this.procTables.followBit, this.procTables.fcBit);
     } catch (e) {
       throw new SyscallBackendError(`cannot apply ${hooks.length} syscall hooks: ${(e as Error).message}`, { cause: e });
     }
@@ -235,10 +207,8 @@ export class SyscallBackend {
       for (const k of keys) bpfCall(() => obj.mapUpdate(map, k, ONE, 0));
     }
     for (const h of enc.hooks) bpfCall(() => obj.mapUpdate('sel_hooks', h.key, h.value, 0));
-    // 3. followForks: roots and what /proc says descends from them (bits are never reused).
-    this.writeFollow(obj);
-    // followChildren: each bit's executables, and the processes (and descendants) already running them.
-    this.writeFollowChildren(obj, enc);
+    // 3. followForks and followChildren lineage (bits are never reused).
+    this.procTables.write(obj, enc);
     this.opts.beforeFlip?.(obj, hooks, enc);
     // 4. This generation's half of every syscall entry.
     const allNrs = new Set([...this.nrs, ...enc.chains.keys()]);
@@ -270,57 +240,6 @@ export class SyscallBackend {
     this.hooksById = new Map([...this.prevHooks, ...this.liveHooks].map((h) => [h.id, h]));
   }
 
-  private fcBit(key: string): number {
-    let bit = this.fcBits.get(key);
-    if (bit === undefined) {
-      if (this.fcBits.size >= 64) {
-        throw new SyscallBackendError('followChildren: more than 64 distinct value lists since the backend started (restart it to reset)');
-      }
-      bit = this.fcBits.size;
-      this.fcBits.set(key, bit);
-    }
-    return bit;
-  }
-
-  /**
-   * Bits are never reused while the backend runs, so entries are only ever added: a process marked
-   * by a list stays marked whatever later applies do, as its descendants are.
-   */
-  private writeFollowChildren(obj: BpfObject, enc: EncodedGeneration): void {
-    if (enc.fc.size === 0) return;
-    const or = (map: string, key: Buffer, bits: bigint): void => {
-      const prev = obj.mapLookup(map, key);
-      const v = Buffer.alloc(8);
-      v.writeBigUInt64LE(bits | (prev ? prev.readBigUInt64LE(0) : 0n));
-      bpfCall(() => obj.mapUpdate(map, key, v, 0));
-    };
-    for (const [bit, values] of enc.fc) {
-      const b = 1n << BigInt(bit);
-      for (const v of values) {
-        if (v.dev !== undefined && v.ino !== undefined) or('sel_fc_ino', inoKey(v.dev, v.ino), b);
-        const path = Buffer.from(v.path);
-        if (path.length <= SEL.STR_MAX - 1) or('sel_fc_path', strKey(path), b);
-      }
-    }
-    for (const [pid, bits] of followChildrenSeed(this.opts.procRoot, enc.fc)) or('sel_fc_lineage', u32(pid), bits);
-  }
-
-  private writeFollow(obj: BpfObject): void {
-    if (this.followBits.size === 0) return;
-    for (const [pid, bit] of this.followBits) {
-      const v = Buffer.alloc(8);
-      v.writeBigUInt64LE(1n << BigInt(bit));
-      bpfCall(() => obj.mapUpdate('sel_follow_roots', u32(pid), v, 0));
-    }
-    const bits = descendantBits(readParents(this.opts.procRoot), this.followBits);
-    for (const [pid, b] of bits) {
-      const prev = obj.mapLookup('sel_lineage', u32(pid));
-      const v = Buffer.alloc(8);
-      v.writeBigUInt64LE(b | (prev ? prev.readBigUInt64LE(0) : 0n));
-      obj.mapUpdate('sel_lineage', u32(pid), v, 0);
-    }
-  }
-
   private onBatch(batch: Buffer): void {
     this.batchesSeen++;
     const raw = decodeSyscallBatch(batch, this.decodeStats, [], this.opts.opcode);
@@ -347,7 +266,7 @@ export class SyscallBackend {
       kernel,
       reader: this.reader?.stats() ?? { records: 0, batches: 0, bytes: 0, droppedBatches: 0, droppedRecords: 0 },
       decode: { ...this.decodeStats },
-      procfs: { ...this.procfsStats },
+      procfs: { ...this.procTables.procfs },
       generation: this.gen,
       applies: this.applies,
       hooks: this.liveHooks.length,
@@ -378,24 +297,9 @@ export class SyscallBackend {
     this.reader = null;
     this.written = [new Map(), new Map()];
     this.nrs.clear();
-    this.followBits.clear();
-    this.fcBits.clear();
+    this.procTables.reset();
     this.gen = 0;
   }
-}
-
-function inoKey(dev: number, ino: bigint): Buffer {
-  const k = Buffer.alloc(L.sel_ino_key.size);
-  k.writeUInt32LE(dev, L.sel_ino_key.fields.dev);
-  k.writeBigUInt64LE(ino, L.sel_ino_key.fields.ino);
-  return k;
-}
-
-function strKey(bytes: Buffer): Buffer {
-  const k = Buffer.alloc(L.sel_strbuf.size);
-  k.writeUInt32LE(bytes.length, L.sel_strbuf.fields.hdr);
-  bytes.copy(k, L.sel_strbuf.fields.s);
-  return k;
 }
 
 function u32(v: number): Buffer {
