@@ -35,8 +35,7 @@ export const BACKENDS: Record<Backend, BackendInfo> = {
     feature: 'bpf_lsm',
     canDeny: true,
     canKill: true,
-    // lsm.o keeps no parent executables (matchParentBinaries needs the syscall backend's bookkeeping).
-    selectors: new Set([...ALL_SELECTORS].filter((k) => k !== 'matchParentBinaries')),
+    selectors: ALL_SELECTORS,
     describe: 'BPF LSM program',
   },
   fmod_ret: { feature: 'fmod_ret', canDeny: true, canKill: true, selectors: ALL_SELECTORS, describe: 'fmod_ret program' },

@@ -171,6 +171,17 @@ describe('planner', () => {
     expect(planPolicy(p, here, all).errors[0]?.message).toMatch(/cannot evaluate matchNamespaces/);
   });
 
+  it('gives matchParentBinaries and followChildren to BPF LSM; its fanotify fallback cannot evaluate the parent', () => {
+    const p = parsePolicies(lsm(
+      '    - matchParentBinaries: [{operator: In, values: [/bin/sh]}]\n' +
+      '      matchBinaries: [{operator: In, values: [/bin/sh], followChildren: true}]\n' +
+      '      matchActions: [{action: Override, argError: -1}]\n',
+      '    args: [{index: 0, type: file}]\n', 'file_open',
+    ), 'x')[0]!;
+    expect(planPolicy(p, vm, all).hooks[0]?.backend).toBe('bpf_lsm');
+    expect(planPolicy(p, here, all).errors[0]?.message).toMatch(/cannot evaluate matchParentBinaries/);
+  });
+
   it('says when a backend is not built yet', () => {
     const p = example('block-exec.yaml');
     expect(planPolicy(p, here, new Set()).errors[0]?.message).toMatch(/not implemented in this build yet/);

@@ -2,7 +2,7 @@ import { ConfigError } from '@peregrine/events';
 import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { kernelDev } from '../syscall/compile.js';
-import { Filt, LPM_KEY_SIZE, SEL, hookIndex, selId } from '../syscall/layout.js';
+import { Filt, HookFlag, LPM_KEY_SIZE, SEL, SEL_LAYOUTS as SL, hookIndex, selId } from '../syscall/layout.js';
 import { compileLsmHook, type LsmHookSpecInput } from './compile.js';
 import { addrKey, encodeChain, encodeLsmGeneration } from './encode.js';
 import { LSM_LAYOUTS as L, LsmHookId, LsmSrc } from './layout.js';
@@ -123,14 +123,43 @@ describe('compileLsmHook', () => {
       selectors: [{
         matchArgs: [{ index: 0, operator: 'Prefix', values: ['/etc/'] }, { index: 3, operator: 'Equal', values: ['x'] }],
         matchBinaries: [{ operator: 'In', values: ['/bin/sh'], followChildren: true }],
+        matchParentBinaries: [{ operator: 'Prefix', values: ['/usr/'], followChildren: true }],
         matchActions: [{ action: 'Override' }, { action: 'Signal' }],
       }],
     })).toEqual([
       { path: 'spec.lsmhooks[0].selectors[0].matchArgs[1].index', message: 'argument 3 is not declared in args' },
       { path: 'spec.lsmhooks[0].selectors[0].matchActions[0].argError', message: expect.stringContaining('Override needs argError') },
-      { path: 'spec.lsmhooks[0].selectors[0].matchBinaries[0].followChildren', message: 'followChildren is not supported by the bpf_lsm backend' },
+      { path: 'spec.lsmhooks[0].selectors[0].matchParentBinaries[0].followChildren', message: expect.stringContaining('In and NotIn operators only (not Prefix)') },
       { path: 'spec.lsmhooks[0].selectors[0].matchActions[1].argSig', message: expect.stringContaining('argSig') },
     ]);
+  });
+
+  it('accepts matchParentBinaries (it narrows an Override) and matchBinaries followChildren', () => {
+    const h = compileLsmHook('p', {
+      hook: 'file_open',
+      args: [{ index: 0, type: 'file' }],
+      selectors: [
+        { matchParentBinaries: [{ operator: 'In', values: ['/bin/sh'] }], matchActions: deny },
+        { matchBinaries: [{ operator: 'In', values: ['/bin/sh'], followChildren: true }], matchActions: [{ action: 'Override', argError: -13 }] },
+      ],
+    }, 'enforce', { path: 'spec.lsmhooks[0]', id: 21 });
+    const sh = statSync('/bin/sh', { bigint: true });
+    expect(h.selectors[0]!.matchParentBinaries).toEqual([
+      { operator: 'In', values: [{ path: '/bin/sh', dev: kernelDev(sh.dev), ino: sh.ino }] },
+    ]);
+    expect(h.selectors[1]!.matchBinaries).toEqual([
+      { operator: 'In', values: [{ path: '/bin/sh', dev: kernelDev(sh.dev), ino: sh.ino }], followChildren: true },
+    ]);
+    expect(h.errors).toEqual([-1, -13]);
+    // The hook asks sel_process.h for the parent's executable and the followChildren lineage; the
+    // value list gets the bit fcBit assigns, and its executables are handed to the backend (enc.fc).
+    const enc = encodeLsmGeneration([h], 0, () => 0, () => 5);
+    const flags = enc.hooks[0]!.value.readUInt32LE(SL.sel_hook.fields.flags);
+    expect(flags & HookFlag.PEXE).toBe(HookFlag.PEXE);
+    expect(flags & HookFlag.FC).toBe(HookFlag.FC);
+    expect([...enc.fc]).toEqual([[5, [{ path: '/bin/sh', dev: kernelDev(sh.dev), ino: sh.ino }]]]);
+    // Without a backend assigning lineage bits, followChildren cannot be encoded.
+    expect(() => encodeLsmGeneration([h], 0, () => 0)).toThrow(/followChildren needs a backend/);
   });
 });
 

@@ -150,25 +150,17 @@ export function compileLsmHook(policyName: string, spec: LsmHookSpecInput, mode:
     });
     errors.push(err);
     actionIndex.push(map);
-    const { matchParentBinaries: _mpb, ...rest } = s;
-    void _mpb;
-    return { ...rest, matchArgs, matchActions: actions, matchBinaries: (s.matchBinaries ?? []).map(({ followChildren: _fc, ...b }) => (void _fc, b)) };
+    // matchBinaries (followChildren included) and matchParentBinaries as they are: lsm.o loads the
+    // parent's executable and both lineages through sel_process.h, as the syscall objects do.
+    return { ...s, matchArgs, matchActions: actions };
   });
 
-  // lsm.o keeps no parent executables nor followChildren lineage (the syscall backend's objects do).
-  (spec.selectors ?? []).forEach((s, si) => {
-    const sp = `selectors[${si}]`;
-    if (s.matchParentBinaries?.length) bad(`${sp}.matchParentBinaries`, 'matchParentBinaries is not supported by the bpf_lsm backend');
-    (s.matchBinaries ?? []).forEach((b, bi) => {
-      if (b.followChildren) bad(`${sp}.matchBinaries[${bi}].followChildren`, 'followChildren is not supported by the bpf_lsm backend');
-    });
-  });
   // A deny or kill with nothing to narrow it would hit every call of the hook on the machine.
   (spec.selectors ?? []).forEach((s, si) => {
     const acts = (s.matchActions ?? []).map((a) => a.action);
-    const filters = ['matchArgs', 'matchBinaries', 'matchPIDs', 'matchNamespaces', 'matchCapabilities'] as const;
+    const filters = ['matchArgs', 'matchBinaries', 'matchParentBinaries', 'matchPIDs', 'matchNamespaces', 'matchCapabilities'] as const;
     if (mode === 'enforce' && acts.some((a) => a === 'Override' || a === 'Sigkill') && !filters.some((k) => (s[k]?.length ?? 0) > 0)) {
-      bad(`selectors[${si}]`, `${acts.includes('Override') ? 'Override' : 'Sigkill'} without any filter would hit every ${spec.hook} call on the machine: add matchArgs, matchBinaries, matchPIDs, matchNamespaces or matchCapabilities`);
+      bad(`selectors[${si}]`, `${acts.includes('Override') ? 'Override' : 'Sigkill'} without any filter would hit every ${spec.hook} call on the machine: add matchArgs, matchBinaries, matchParentBinaries, matchPIDs, matchNamespaces or matchCapabilities`);
     }
   });
 
