@@ -3,7 +3,7 @@
 // `VM_KERNEL=6.1 scripts/vm/vm-run.sh npx vitest run test/e2e/lsm-backend.test.ts`).
 // Safety: every Override/Sigkill rule names files, binaries or a port this test created; the backend
 // never evaluates this process; it is stopped in afterAll (nothing is pinned).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -92,7 +92,10 @@ except OSError as e:
 
   beforeAll(() => {
     mkdirSync(guard, { recursive: true });
-    for (const [src, name] of [['/bin/echo', 'denied-echo'], ['/bin/echo', 'allowed-echo'], ['/bin/echo', 'killed-echo'], ['/bin/echo', 'watched-echo'], ['/bin/cat', 'allowed-cat']]) {
+    for (const [src, name] of [
+      ['/bin/echo', 'denied-echo'], ['/bin/echo', 'allowed-echo'], ['/bin/echo', 'killed-echo'], ['/bin/echo', 'watched-echo'], ['/bin/cat', 'allowed-cat'],
+      ['/bin/dash', 'parent-sh'], ['/bin/dash', 'root-sh'],
+    ]) {
       copyFileSync(src!, bin(name!));
       chmodSync(bin(name!), 0o755);
     }
@@ -284,6 +287,72 @@ except OSError as e:
     expect(mkdir?.args[0]).toMatchObject({ kind: 'path', path: join(guard, 'd') });
     expect(mkdir?.args[1]).toMatchObject({ kind: 'int' });
     expect(Number((mkdir?.args[1] as { value: bigint }).value) & 0o777).toBe(0o700);
+  });
+
+  it('matchParentBinaries: Override on file_open denies a file only to children of a copied shell', async () => {
+    backend.apply([
+      hook({
+        hook: 'file_open',
+        args: [{ index: 0, type: 'file' }],
+        selectors: [{
+          matchArgs: [{ index: 0, operator: 'Equal', values: [secret] }],
+          matchParentBinaries: [{ operator: 'In', values: [bin('parent-sh')] }],
+          matchActions: [{ action: 'Override', argError: -1 }],
+        }],
+      }),
+    ]);
+    await fresh();
+    // `; true`: a shell given one command would exec cat in place (cat's parent would be this test's sh).
+    const denied = sh(`${bin('parent-sh')} -c '/bin/cat ${secret}; true'`);
+    expect(denied.stdout).toBe('');
+    expect(denied.stderr).toMatch(/not permitted/i);
+    expect(sh(`/bin/dash -c '/bin/cat ${secret}; true'`).stdout).toBe('top secret\n');
+    // The copied shell itself opens the file: its parent is this test's sh, not a listed binary.
+    expect(sh(`${bin('parent-sh')} -c 'read l < ${secret}; echo "$l"'`).stdout).toBe('top secret\n');
+    await waitFor(() => reports.length > 0);
+    await sleep(50);
+    expect(reports.map((r) => [r.action, r.comm, (r.args[0] as { path?: string }).path])).toEqual([['override', 'cat', secret]]);
+  });
+
+  it('followChildren: descendants of a listed binary are denied, from processes already running too; others are not', async () => {
+    // A root-sh started before the policy: only the /proc walk at apply can give it its lineage bit.
+    const go = join(work, 'go');
+    const early = spawn(bin('root-sh'), ['-c', `while [ ! -e ${go} ]; do /bin/sleep 0.05; done; /bin/cat ${secret}; true`], { cwd: work });
+    let earlyOut = '';
+    let earlyErr = '';
+    early.stdout.on('data', (d: Buffer) => (earlyOut += d.toString()));
+    early.stderr.on('data', (d: Buffer) => (earlyErr += d.toString()));
+    const earlyDone = new Promise<number | null>((r) => early.on('exit', (c) => r(c)));
+    await sleep(200);
+    backend.apply([
+      hook({
+        hook: 'file_open',
+        args: [{ index: 0, type: 'file' }],
+        selectors: [{
+          matchArgs: [{ index: 0, operator: 'Equal', values: [secret] }],
+          matchBinaries: [{ operator: 'In', values: [bin('root-sh')], followChildren: true }],
+          matchActions: [{ action: 'Override', argError: -1 }],
+        }],
+      }),
+    ]);
+    await fresh();
+    writeFileSync(go, '');
+    expect(await earlyDone).toBe(0);
+    expect(earlyOut).toBe('');
+    expect(earlyErr).toMatch(/not permitted/i);
+    // root-sh → dash → cat: a grandchild, across fork and exec, started after the apply.
+    const grand = sh(`${bin('root-sh')} -c "/bin/dash -c '/bin/cat ${secret}; true'; true"`);
+    expect(grand.stdout).toBe('');
+    expect(grand.stderr).toMatch(/not permitted/i);
+    // The same chain under an unrelated shell, and this test's own children, are not descendants.
+    expect(sh(`/bin/dash -c "/bin/dash -c '/bin/cat ${secret}; true'; true"`).stdout).toBe('top secret\n');
+    expect(sh(`/bin/cat ${secret}`).stdout).toBe('top secret\n');
+    await waitFor(() => reports.length >= 2);
+    await sleep(50);
+    expect(reports.map((r) => [r.action, r.comm, (r.args[0] as { path?: string }).path])).toEqual([
+      ['override', 'cat', secret],
+      ['override', 'cat', secret],
+    ]);
   });
 
   it('apply([]) detaches every LSM program; stop() leaves nothing behind (bpftool)', async () => {
