@@ -28,8 +28,8 @@ function countOf(lines: string[], marker: string): { execIds: Set<string>; exec:
   for (const l of lines) {
     if (!l.includes(marker)) continue;
     const ev = JSON.parse(l) as PeregrineEvent;
-    const p = 'process_exec' in ev ? ev.process_exec.process : ev.process_exit.process;
-    if (p.binary !== TRUE || p.arguments !== marker) continue;
+    const p = 'process_exec' in ev ? ev.process_exec.process : 'process_exit' in ev ? ev.process_exit.process : undefined;
+    if (p === undefined || p.binary !== TRUE || p.arguments !== marker) continue;
     if ('process_exec' in ev) {
       exec++;
       execIds.add(p.exec_id);

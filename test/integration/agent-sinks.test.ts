@@ -119,7 +119,7 @@ describe.skipIf(!canRunBpf() || !serversEnabled())('agent → Kafka, Elasticsear
     const execDoc = docs.find((d) => d.event.action === 'exec')!;
     expect(execDoc.process.executable).toBe('/usr/bin/true');
     expect(execDoc.host.name).toBe(events[0]!.node_name);
-    const ids = new Set(events.map((e) => ('process_exec' in e ? e.process_exec.process.exec_id : e.process_exit.process.exec_id)));
+    const ids = new Set(events.map((e) => ('process_exec' in e ? e.process_exec.process.exec_id : 'process_exit' in e ? e.process_exit.process.exec_id : '')));
     for (const d of docs) expect(ids.has(d.process.entity_id)).toBe(true);
   });
 

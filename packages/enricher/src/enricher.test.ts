@@ -33,7 +33,7 @@ function exitBody(ev: PeregrineEvent | undefined): ProcessExit {
 
 /** "exec:<binary>" / "exit:<binary>" per event, to check order at a glance. */
 const summary = (evs: PeregrineEvent[]): string[] =>
-  evs.map((ev) => ('process_exec' in ev ? `exec:${ev.process_exec.process.binary}` : `exit:${ev.process_exit.process.binary}`));
+  evs.map((ev) => ('process_exec' in ev ? `exec:${ev.process_exec.process.binary}` : 'process_exit' in ev ? `exit:${ev.process_exit.process.binary}` : 'policy'));
 
 const P = key(100, 1_000);
 

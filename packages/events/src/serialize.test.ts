@@ -21,11 +21,11 @@ describe('eventJson', () => {
     expect(eventJson(ev)).not.toContain('\n');
   });
   it('falls back to JSON.stringify for a shape it does not know in full', () => {
-    const extra = { ...cases[0]!, cluster_name: 'c1' } as PeregrineEvent;
+    const extra = { ...cases[0]!, cluster_name: 'c1' } as unknown as PeregrineEvent;
     expect(JSON.parse(eventJson(extra))).toHaveProperty('cluster_name', 'c1');
-    const cyclic = { ...cases[0]! } as Record<string, unknown>;
+    const cyclic = { ...cases[0]! } as unknown as Record<string, unknown>;
     cyclic['self'] = cyclic;
-    expect(() => eventJson(cyclic as PeregrineEvent)).toThrow();
+    expect(() => eventJson(cyclic as unknown as PeregrineEvent)).toThrow();
   });
 
   it('reuses the JSON of a frozen process', () => {

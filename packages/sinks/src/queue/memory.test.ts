@@ -6,7 +6,7 @@ import { backoffDelay, parseQueueConfig, queueSchema } from './config.js';
 import { MemoryQueue } from './memory.js';
 import { MemorySink } from './testing.js';
 
-const seqs = (events: readonly PeregrineEvent[]): number[] => events.map((e) => ('process_exit' in e ? e.process_exit.process.pid : e.process_exec.process.pid));
+const seqs = (events: readonly PeregrineEvent[]): number[] => events.map((e) => ('process_exit' in e ? e.process_exit.process.pid : 'process_exec' in e ? e.process_exec.process.pid : -1));
 const batch = (from: number, n: number): PeregrineEvent[] => Array.from({ length: n }, (_, i) => smallEvent(from + i));
 const range = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i);
 const retryable = (n: number, msg = 'busy'): ReturnType<typeof undelivered> => undelivered(new SinkError(msg, true), n);
