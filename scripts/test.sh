@@ -15,6 +15,9 @@ matrix=${PEREGRINE_VM_MATRIX:-$([ $# -eq 0 ] && echo 1 || echo 0)}
 # Collector, Redis), fetched and cached outside the repository; left running for the next run.
 ./scripts/servers.sh start
 eval "$(./scripts/servers.sh env)"
+# Every TypeScript file, tests and benchmarks' helpers included, under the strict root tsconfig.
+printf '==> type check (tsc --noEmit, whole repository)\n' >&2
+npx --no-install tsc -p tsconfig.json --noEmit
 printf '==> tests (vitest, host kernel %s)\n' "$(uname -r)" >&2
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
