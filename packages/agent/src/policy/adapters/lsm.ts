@@ -2,10 +2,10 @@
 // selectors that deny (Override → the errno, before the operation), kill or report. One LsmHook per
 // lsmhooks entry; reports come back with the hook id, which is the HookRef's ruleId.
 import type { KprobeArgument } from '@peregrine/events';
-import { ConfigError } from '@peregrine/events';
 import { lsm } from '@peregrine/collector';
 import type { LsmHookSpec } from '@peregrine/policy';
-import { CompileError, type EnforcementAdapter, type HookRef, type PolicyReport } from '../adapter.js';
+import type { EnforcementAdapter, HookRef, PolicyReport } from '../adapter.js';
+import { LazyBackend, compileOrThrow, intOrLongArg } from './lazy-backend.js';
 
 const ACTION: Record<lsm.RawLsmRecord['action'], string> = { post: 'Post', override: 'Override', sigkill: 'Sigkill', signal: 'Signal' };
 
@@ -19,51 +19,40 @@ export function lsmArgument(v: lsm.LsmArgValue, label: string | undefined): Kpro
       return { path_arg: { path: v.path }, ...l };
     case 'sockaddr':
       return { sockaddr_arg: { family: v.familyName, addr: v.addr, port: v.port }, ...l };
-    case 'int': {
-      const n = BigInt.asIntN(64, v.value);
-      return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? { int_arg: Number(n), ...l } : { long_arg: n.toString(), ...l };
-    }
+    case 'int':
+      return intOrLongArg(BigInt.asIntN(64, v.value), l);
   }
 }
 
 export class LsmAdapter implements EnforcementAdapter {
   readonly backend = 'bpf_lsm' as const;
   onReports: (reports: PolicyReport[]) => void = () => undefined;
-  private readonly impl: lsm.LsmBackend;
+  private readonly lazy: LazyBackend<lsm.LsmHook>;
   private readonly labels = new Map<number, Map<number, string | undefined>>();
 
   constructor(opts: lsm.LsmBackendOptions = {}) {
-    this.impl = new lsm.LsmBackend(opts);
-    this.impl.onReport((reports) => this.onBatch(reports));
+    const impl = new lsm.LsmBackend(opts);
+    impl.onReport((reports) => this.onBatch(reports));
+    this.lazy = new LazyBackend(impl);
   }
 
   compile(ref: HookRef): unknown[] {
     const spec = ref.spec as LsmHookSpec;
-    try {
-      const hook = lsm.compileLsmHook(ref.policy, spec, ref.mode, { id: ref.ruleId, path: ref.path });
-      this.labels.set(ref.ruleId, new Map(spec.args.map((a) => [a.index, a.label])));
-      return [hook];
-    } catch (e) {
-      if (e instanceof ConfigError) throw new CompileError(e.issues);
-      throw e;
-    }
+    const hook = compileOrThrow(() => lsm.compileLsmHook(ref.policy, spec, ref.mode, { id: ref.ruleId, path: ref.path }));
+    this.labels.set(ref.ruleId, new Map(spec.args.map((a) => [a.index, a.label])));
+    return [hook];
   }
 
   async apply(rules: unknown[]): Promise<void> {
-    if (rules.length === 0) {
-      await this.stop();
-      return;
-    }
-    if (!this.impl.started) this.impl.start();
-    this.impl.apply(rules as lsm.LsmHook[]);
+    await this.lazy.apply(rules as lsm.LsmHook[]);
   }
 
   async stop(): Promise<void> {
-    await this.impl.stop();
+    await this.lazy.stop();
   }
 
   stats(): Record<string, unknown> {
-    return this.impl.started ? { ...this.impl.stats() } : { started: false };
+    return this.lazy.stats();
   }
 
   private onBatch(reports: lsm.LsmReport[]): void {

@@ -2,10 +2,10 @@
 // in-kernel selectors over the fields of any subsystem/event; reports come back with the hook id,
 // which is the HookRef's ruleId, and become process_tracepoint events.
 import type { KprobeArgument } from '@peregrine/events';
-import { ConfigError } from '@peregrine/events';
 import { tracepoint } from '@peregrine/collector';
 import type { TracepointSpec } from '@peregrine/policy';
-import { CompileError, type EnforcementAdapter, type HookRef, type PolicyReport } from '../adapter.js';
+import type { EnforcementAdapter, HookRef, PolicyReport } from '../adapter.js';
+import { LazyBackend, compileOrThrow, intOrLongArg } from './lazy-backend.js';
 
 const ACTION: Record<string, string> = { post: 'Post', sigkill: 'Sigkill', signal: 'Signal' };
 
@@ -15,8 +15,7 @@ function argOf(v: tracepoint.TracepointReport['args'][number], field: tracepoint
     // The kernel sign-extended signed types to 64 bits.
     const n = BigInt.asIntN(64, v.value);
     const signed = field ? !/^u|size_t/.test(field.type) : true;
-    const x = signed ? n : v.value;
-    return x >= BigInt(Number.MIN_SAFE_INTEGER) && x <= BigInt(Number.MAX_SAFE_INTEGER) ? { int_arg: Number(x), ...l } : { long_arg: x.toString(), ...l };
+    return intOrLongArg(signed ? n : v.value, l);
   }
   return { string_arg: v.value, ...l };
 }
@@ -25,7 +24,7 @@ export class TracepointAdapter implements EnforcementAdapter {
   readonly backend = 'tracepoint' as const;
   onReports: (reports: PolicyReport[]) => void = () => undefined;
   private readonly impl = new tracepoint.TracepointBackend();
-  private started = false;
+  private readonly lazy = new LazyBackend(this.impl);
 
   constructor() {
     this.impl.onReport((reports) => this.onBatch(reports));
@@ -33,34 +32,19 @@ export class TracepointAdapter implements EnforcementAdapter {
 
   compile(ref: HookRef): unknown[] {
     const spec = ref.spec as TracepointSpec;
-    try {
-      return [tracepoint.compileTracepointHook(ref.policy, spec, ref.mode, { id: ref.ruleId, path: ref.path })];
-    } catch (e) {
-      if (e instanceof ConfigError) throw new CompileError(e.issues);
-      throw e;
-    }
+    return [compileOrThrow(() => tracepoint.compileTracepointHook(ref.policy, spec, ref.mode, { id: ref.ruleId, path: ref.path }))];
   }
 
   async apply(rules: unknown[]): Promise<void> {
-    if (rules.length === 0) {
-      await this.stop();
-      return;
-    }
-    if (!this.started) {
-      this.impl.start();
-      this.started = true;
-    }
-    this.impl.apply(rules as tracepoint.TracepointHook[]);
+    await this.lazy.apply(rules as tracepoint.TracepointHook[]);
   }
 
   async stop(): Promise<void> {
-    if (!this.started) return;
-    this.started = false;
-    await this.impl.stop();
+    await this.lazy.stop();
   }
 
   stats(): Record<string, unknown> {
-    return this.started ? { ...this.impl.stats() } : { started: false };
+    return this.lazy.stats();
   }
 
   private onBatch(reports: tracepoint.TracepointReport[]): void {
