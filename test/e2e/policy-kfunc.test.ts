@@ -244,12 +244,18 @@ except OSError as e:
     await fresh();
     expect(sh(`${copy} --reuid=65534 --regid=65534 --clear-groups /bin/true; echo rc=$?`).stdout).toContain('rc=0');
     const creds = (): kfunc.KfuncCred[] => reports.flatMap((r) => r.args.flatMap((a) => (a.kind === 'cred' && a.cred ? [a.cred] : [])));
-    await settle(() => creds().some((c) => c.uid === 65534));
-    const dropped = creds().find((c) => c.uid === 65534)!;
-    expect(dropped).toMatchObject({ uid: 65534, euid: 65534, suid: 65534, fsuid: 65534, gid: 65534, egid: 65534, permitted: 0n, effective: 0n });
-    expect(dropped.userNs).toMatchObject({ level: 0, inum: 0xeffffffd });
-    // Before the uid changes (setgroups, setresgid) root still holds CAP_SETUID: the masks are read, not zeros.
-    expect(creds().some((c) => c.uid === 0 && (c.permitted & (1n << 7n)) !== 0n && (c.effective & (1n << 7n)) !== 0n)).toBe(true);
+    const ids = (c: kfunc.KfuncCred): number[] => [c.uid, c.euid, c.suid, c.fsuid, c.gid, c.egid, c.sgid, c.fsgid];
+    await settle(() => creds().some((c) => ids(c).every((v) => v === 65534)));
+    // setpriv: setgroups as root, then setresuid under PR_SET_KEEPCAPS (permitted kept, effective cleared),
+    // then setresgid, then the exec. Each installs new credentials.
+    expect(creds().some((c) => c.uid === 0 && (c.effective & (1n << 7n)) !== 0n)).toBe(true); // CAP_SETUID
+    const kept = creds().find((c) => c.uid === 65534 && c.gid === 0)!;
+    expect(kept).toMatchObject({ euid: 65534, suid: 65534, fsuid: 65534, effective: 0n, inheritable: 0n });
+    expect(kept.securebits & 0x10).toBe(0x10); // SECBIT_KEEP_CAPS
+    expect(kept.permitted & (1n << 7n)).toBe(1n << 7n);
+    const last = creds().at(-1)!;
+    expect(ids(last)).toEqual(Array(8).fill(65534));
+    expect(last).toMatchObject({ effective: 0n, userNs: { level: 0, uid: 0, gid: 0, inum: 0xeffffffd } });
   });
 
   it('load errors: a missing function, a bad argument type, Override on a function the kernel cannot override', () => {
@@ -349,30 +355,35 @@ describe.skipIf(!avail.ok)('kfunc adapters through the PolicyManager (real kerne
     const st = await manager.add([policy('creds-installed', `  - call: commit_creds\n    args: [{index: 0, type: cred, label: new}]\n    selectors: [{matchBinaries: [{operator: In, values: [${copy}]}]}]\n`)], 'test');
     expect(st[0]!.hooks).toMatchObject([{ backend: 'fentry', status: 'attached' }]);
     expect(spawnSync(copy, ['--reuid=65534', '--regid=65534', '--clear-groups', '/bin/true']).status).toBe(0);
-    type Creds = { uid: number; caps: { permitted: string[]; effective: string[]; inheritable: string[] } };
-    const creds = (): Creds[] => events.flatMap((e) => ('process_kprobe' in e ? e.process_kprobe.args : [])
-      .flatMap((a) => ('process_credentials_arg' in a ? [a.process_credentials_arg as Creds] : [])));
+    type Creds = { uid: number; gid: number; securebits?: string[]; caps: { permitted: string[]; effective: string[]; inheritable: string[] } };
+    const credsOf = (e: PeregrineEvent): Creds[] => ('process_kprobe' in e ? e.process_kprobe.args : [])
+      .flatMap((a) => ('process_credentials_arg' in a ? [a.process_credentials_arg as Creds] : []));
+    const done = (): boolean => events.flatMap(credsOf).some((c) => c.uid === 65534 && c.gid === 65534);
     const end = Date.now() + 5000;
-    while (!creds().some((c) => c.uid === 65534) && Date.now() < end) {
+    while (!done() && Date.now() < end) {
       await sleep(20);
-      manager.tick(Date.now() + 5000);
+      manager.tick(Date.now() + 5000); // no process cache here: emit without waiting for one
     }
-    const kp = events.find((e) => 'process_kprobe' in e && e.process_kprobe.args.some((a) => 'process_credentials_arg' in a && (a.process_credentials_arg as Creds).uid === 65534));
-    expect(kp).toMatchObject({
+    const creds = events.flatMap(credsOf);
+    // Root's full set while setgroups runs; setresuid under PR_SET_KEEPCAPS keeps permitted, clears effective.
+    expect(creds.some((c) => c.uid === 0 && c.caps.permitted.includes('CAP_SETUID') && c.caps.effective.includes('CAP_SYS_ADMIN'))).toBe(true);
+    const kept = creds.find((c) => c.uid === 65534 && c.gid === 0);
+    expect(kept).toMatchObject({ securebits: ['SecBitKeepCaps'], caps: { effective: [], inheritable: [] } });
+    expect(kept!.caps.permitted).toContain('CAP_SETUID');
+    const last = events.filter((e) => credsOf(e).length > 0).at(-1);
+    expect(last).toMatchObject({
       process_kprobe: {
         function_name: 'commit_creds', policy_name: 'creds-installed', action: 'KPROBE_ACTION_POST',
         args: [{
           process_credentials_arg: {
             uid: 65534, gid: 65534, euid: 65534, egid: 65534, suid: 65534, sgid: 65534, fsuid: 65534, fsgid: 65534,
-            caps: { permitted: [], effective: [], inheritable: [] },
+            caps: { effective: [], inheritable: [] },
             user_ns: { level: 0, uid: 0, gid: 0, ns: { inum: 4026531837, is_host: true } },
           },
           label: 'new',
         }],
       },
     });
-    // While still root (setgroups, setresgid): the capability names of the full set.
-    expect(creds().some((c) => c.uid === 0 && c.caps.permitted.includes('CAP_SETUID') && c.caps.effective.includes('CAP_SYS_ADMIN'))).toBe(true);
     await manager.delete('creds-installed');
   });
 
