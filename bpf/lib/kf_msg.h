@@ -47,6 +47,7 @@ enum kf_src {
 	KF_SRC_SA_FAMILY = 15,/* struct sockaddr *: sa_family */
 	KF_SRC_SA_PORT = 16,  /* struct sockaddr *: port, host order (0 unless AF_INET/AF_INET6) */
 	KF_SRC_SA_ADDR = 17,  /* struct sockaddr *: {family, address}; unreadable for other families */
+	KF_SRC_CRED = 18,     /* struct cred *: a struct kf_cred (reports only: no selector reads it) */
 };
 
 /* How a site's program finds the function's arguments (kf_site.kind). */
@@ -80,6 +81,31 @@ struct kf_pending_key {
 	__u16 pos;    /* position of the hook in the site's chain */
 };
 
+/*
+ * The payload of a KF_SRC_CRED slot (Tetragon's process_credentials_arg): the ids, securebits, the three
+ * capability sets (kernel_cap_t: {u32 cap[2]} before 6.3, {u64 val} since, 8 bytes either way) and the
+ * user namespace the ids and capabilities are relative to.
+ */
+struct kf_cred {
+	__u32 uid;
+	__u32 gid;
+	__u32 suid;
+	__u32 sgid;
+	__u32 euid;
+	__u32 egid;
+	__u32 fsuid;
+	__u32 fsgid;
+	__u32 securebits;
+	__u32 pad;
+	__u64 cap_permitted;
+	__u64 cap_effective;
+	__u64 cap_inheritable;
+	__s32 ns_level;  /* user_ns->level: 0 is the initial (host) user namespace */
+	__u32 ns_uid;    /* user_ns->owner */
+	__u32 ns_gid;    /* user_ns->group */
+	__u32 ns_inum;   /* user_ns->ns.inum */
+};
+
 /* msg_kfunc.common.flags */
 #define KF_MSG_MONITOR 0x1 /* monitor mode: the errno and signal were withheld */
 #define KF_MSG_RETURN 0x2  /* ret holds the return value */
@@ -104,7 +130,7 @@ struct kf_msg_arg {
 /*
  * One call a selector matched. Followed by args_len bytes: for each argument slot of the hook in order,
  * a struct kf_msg_arg and its payload (an int as u64; a string's or path's bytes, no NUL; an address as
- * {family u8, 4 or 16 bytes}).
+ * {family u8, 4 or 16 bytes}; a struct kf_cred).
  */
 struct msg_kfunc {
 	struct msg_common common;

@@ -5,7 +5,7 @@
 // Safety: every Sigkill/Override rule names files or ports this test created; the backend never
 // evaluates this process; it is stopped in afterAll (nothing is pinned).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { compileKfuncHook, type KfuncCompileOptions } from '../../packages/colle
 import { KfuncBackend, type KfuncReport } from '../../packages/collector/src/kfunc/backend.js';
 import { liveKernelFunctions } from '../../packages/collector/src/kfunc/kernel.js';
 import type { KfuncHook } from '../../packages/collector/src/kfunc/types.js';
+import type * as kfunc from '../../packages/collector/src/kfunc/index.js';
 import type { KprobeSpecInput } from '../../packages/collector/src/syscall/compile.js';
 import { bpfObjectPath } from '../../packages/collector/src/paths.js';
 import { probeKernelSync } from '../../packages/collector/src/probe/index.js';
@@ -47,6 +48,14 @@ const avail = kfuncAvailable();
 if (!avail.ok) console.log(`policy-kfunc: skipped (${avail.why})`);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const SETPRIV = '/usr/bin/setpriv';
+/** A private copy of setpriv (matchBinaries then sees only this test's runs). */
+function setprivCopy(dir: string): string {
+  const copy = join(dir, 'setpriv-copy');
+  copyFileSync(SETPRIV, copy);
+  chmodSync(copy, 0o755);
+  return copy;
+}
 const PYTHON = existsSync('/usr/bin/python3') ? execFileSync('readlink', ['-f', '/usr/bin/python3'], { encoding: 'utf8' }).trim() : '';
 
 describe.skipIf(!avail.ok)('kfunc backend (real kernel)', () => {
@@ -224,6 +233,31 @@ except OSError as e:
     expect(sh(`cat ${other}/f.txt`).stdout).toBe('content\n');
   });
 
+  it('kprobe on commit_creds, cred arg: the new credentials setpriv installs (ids, capability masks, user namespace)', async () => {
+    if (!existsSync(SETPRIV)) return;
+    const copy = setprivCopy(work);
+    backend.apply([hook({
+      call: 'commit_creds', args: [{ index: 0, type: 'cred' }],
+      selectors: [{ matchBinaries: [{ operator: 'In', values: [copy] }] }],
+    }, 'enforce', { backend: 'kprobe' })]);
+    expect(backend.stats().sites).toMatchObject([{ func: 'commit_creds', attachedAs: 'kprobe' }]);
+    await fresh();
+    expect(sh(`${copy} --reuid=65534 --regid=65534 --clear-groups /bin/true; echo rc=$?`).stdout).toContain('rc=0');
+    const creds = (): kfunc.KfuncCred[] => reports.flatMap((r) => r.args.flatMap((a) => (a.kind === 'cred' && a.cred ? [a.cred] : [])));
+    const ids = (c: kfunc.KfuncCred): number[] => [c.uid, c.euid, c.suid, c.fsuid, c.gid, c.egid, c.sgid, c.fsgid];
+    await settle(() => creds().some((c) => ids(c).every((v) => v === 65534)));
+    // setpriv: setgroups as root, then setresuid under PR_SET_KEEPCAPS (permitted kept, effective cleared),
+    // then setresgid, then the exec. Each installs new credentials.
+    expect(creds().some((c) => c.uid === 0 && (c.effective & (1n << 7n)) !== 0n)).toBe(true); // CAP_SETUID
+    const kept = creds().find((c) => c.uid === 65534 && c.gid === 0)!;
+    expect(kept).toMatchObject({ euid: 65534, suid: 65534, fsuid: 65534, effective: 0n, inheritable: 0n });
+    expect(kept.securebits & 0x10).toBe(0x10); // SECBIT_KEEP_CAPS
+    expect(kept.permitted & (1n << 7n)).toBe(1n << 7n);
+    const last = creds().at(-1)!;
+    expect(ids(last)).toEqual(Array(8).fill(65534));
+    expect(last).toMatchObject({ effective: 0n, userNs: { level: 0, uid: 0, gid: 0, inum: 0xeffffffd } });
+  });
+
   it('load errors: a missing function, a bad argument type, Override on a function the kernel cannot override', () => {
     const issue = (spec: KprobeSpecInput): { path: string; message: string } => {
       try {
@@ -235,7 +269,9 @@ except OSError as e:
       throw new Error('compiled');
     };
     expect(issue({ call: 'peregrine_no_such_function', args: [] })).toMatchObject({ path: 'spec.kprobes[3].call', message: expect.stringMatching(/does not exist on this kernel/) });
-    expect(issue({ call: 'vfs_open', args: [{ index: 0, type: 'cred' }] })).toMatchObject({ path: 'spec.kprobes[3].args[0].type' });
+    expect(issue({ call: 'vfs_open', args: [{ index: 0, type: 'skb' }] })).toMatchObject({ path: 'spec.kprobes[3].args[0].type' });
+    expect(issue({ call: 'commit_creds', args: [{ index: 0, type: 'cred' }], selectors: [{ matchArgs: [{ index: 0, operator: 'Equal', values: ['0'] }] }] }))
+      .toMatchObject({ path: 'spec.kprobes[3].selectors[0].matchArgs[0].index', message: expect.stringMatching(/is a cred/) });
     expect(issue({
       call: 'vfs_open', args: [{ index: 0, type: 'path' }],
       selectors: [{ matchArgs: [{ index: 0, operator: 'Prefix', values: ['/x/'] }], matchActions: [{ action: 'Override', argError: -1 }] }],
@@ -310,6 +346,45 @@ describe.skipIf(!avail.ok)('kfunc adapters through the PolicyManager (real kerne
       node_name: 'vm',
     });
     await manager.delete('watch-target');
+  });
+
+  it('commit_creds with a cred argument: process_credentials_arg with the new ids and capability names', async () => {
+    if (!existsSync(SETPRIV)) return;
+    events.length = 0;
+    const copy = setprivCopy(work);
+    const st = await manager.add([policy('creds-installed', `  - call: commit_creds\n    args: [{index: 0, type: cred, label: new}]\n    selectors: [{matchBinaries: [{operator: In, values: [${copy}]}]}]\n`)], 'test');
+    expect(st[0]!.hooks).toMatchObject([{ backend: 'fentry', status: 'attached' }]);
+    expect(spawnSync(copy, ['--reuid=65534', '--regid=65534', '--clear-groups', '/bin/true']).status).toBe(0);
+    type Creds = { uid: number; gid: number; securebits?: string[]; caps: { permitted: string[]; effective: string[]; inheritable: string[] } };
+    const credsOf = (e: PeregrineEvent): Creds[] => ('process_kprobe' in e ? e.process_kprobe.args : [])
+      .flatMap((a) => ('process_credentials_arg' in a ? [a.process_credentials_arg as Creds] : []));
+    const done = (): boolean => events.flatMap(credsOf).some((c) => c.uid === 65534 && c.gid === 65534);
+    const end = Date.now() + 5000;
+    while (!done() && Date.now() < end) {
+      await sleep(20);
+      manager.tick(Date.now() + 5000); // no process cache here: emit without waiting for one
+    }
+    const creds = events.flatMap(credsOf);
+    // Root's full set while setgroups runs; setresuid under PR_SET_KEEPCAPS keeps permitted, clears effective.
+    expect(creds.some((c) => c.uid === 0 && c.caps.permitted.includes('CAP_SETUID') && c.caps.effective.includes('CAP_SYS_ADMIN'))).toBe(true);
+    const kept = creds.find((c) => c.uid === 65534 && c.gid === 0);
+    expect(kept).toMatchObject({ securebits: ['SecBitKeepCaps'], caps: { effective: [], inheritable: [] } });
+    expect(kept!.caps.permitted).toContain('CAP_SETUID');
+    const last = events.filter((e) => credsOf(e).length > 0).at(-1);
+    expect(last).toMatchObject({
+      process_kprobe: {
+        function_name: 'commit_creds', policy_name: 'creds-installed', action: 'KPROBE_ACTION_POST',
+        args: [{
+          process_credentials_arg: {
+            uid: 65534, gid: 65534, euid: 65534, egid: 65534, suid: 65534, sgid: 65534, fsuid: 65534, fsgid: 65534,
+            caps: { effective: [], inheritable: [] },
+            user_ns: { level: 0, uid: 0, gid: 0, ns: { inum: 4026531837, is_host: true } },
+          },
+          label: 'new',
+        }],
+      },
+    });
+    await manager.delete('creds-installed');
   });
 
   it('Override through fmod_ret: KPROBE_ACTION_OVERRIDE, and the open is denied', async () => {

@@ -177,6 +177,51 @@ FUNC_INLINE void kf__sockaddr_to_slot(struct sel_heap *h, __u32 i, __u8 src, con
 	kf__addr_to_slot(h, i, sa.sin6_family, &((struct sockaddr_in *)&sa)->sin_addr, &sa.sin6_addr);
 }
 
+/*
+ * struct cred * (KF_SRC_CRED) into slot i as a struct kf_cred. A global step taking scalars (its own
+ * stack frame: the struct is built on the stack, then copied into the slot in one read).
+ */
+__noinline int kf__cred_to_slot(__u32 i, __u64 raw)
+{
+	struct sel_heap *h = sel__heap();
+	struct cred *cr = (struct cred *)raw;
+	struct user_namespace *ns;
+	struct kf_cred c = {};
+
+	if (!h)
+		return 0;
+	i = sel__idx(i, 7);
+	if (i >= SEL_MAX_ARGS)
+		return 0;
+	i = sel__idx(i, 7);
+	if (!cr || BPF_CORE_READ_INTO(&c.uid, cr, uid.val) < 0) {
+		h->slen[i] = -KF_EFAULT;
+		return 0;
+	}
+	c.gid = BPF_CORE_READ(cr, gid.val);
+	c.suid = BPF_CORE_READ(cr, suid.val);
+	c.sgid = BPF_CORE_READ(cr, sgid.val);
+	c.euid = BPF_CORE_READ(cr, euid.val);
+	c.egid = BPF_CORE_READ(cr, egid.val);
+	c.fsuid = BPF_CORE_READ(cr, fsuid.val);
+	c.fsgid = BPF_CORE_READ(cr, fsgid.val);
+	c.securebits = BPF_CORE_READ(cr, securebits);
+	/* kernel_cap_t is {u64 val} since 6.3 and {u32 cap[2]} before: 8 bytes either way. */
+	BPF_CORE_READ_INTO(&c.cap_permitted, cr, cap_permitted);
+	BPF_CORE_READ_INTO(&c.cap_effective, cr, cap_effective);
+	BPF_CORE_READ_INTO(&c.cap_inheritable, cr, cap_inheritable);
+	ns = BPF_CORE_READ(cr, user_ns);
+	if (ns) {
+		c.ns_level = BPF_CORE_READ(ns, level);
+		c.ns_uid = BPF_CORE_READ(ns, owner.val);
+		c.ns_gid = BPF_CORE_READ(ns, group.val);
+		c.ns_inum = BPF_CORE_READ(ns, ns.inum);
+	}
+	bpf_probe_read_kernel(h->str[i].s, sizeof(c), &c);
+	h->slen[i] = sizeof(c);
+	return 0;
+}
+
 /* Fill argument slot i of the current policy hook from the function's arguments in h->args. */
 __noinline int kf__read_arg(__u32 i)
 {
@@ -273,6 +318,9 @@ __noinline int kf__read_arg(__u32 i)
 	case KF_SRC_SA_PORT:
 	case KF_SRC_SA_ADDR:
 		kf__sockaddr_to_slot(h, i, src, (const void *)raw);
+		return 0;
+	case KF_SRC_CRED:
+		kf__cred_to_slot(i, raw);
 		return 0;
 	default:
 		h->slen[i] = -KF_EINVAL;

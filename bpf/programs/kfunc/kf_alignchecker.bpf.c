@@ -6,6 +6,7 @@
 
 struct msg_kfunc abi_msg_kfunc;
 struct kf_msg_arg abi_kf_msg_arg;
+struct kf_cred abi_kf_cred;
 struct kf_hook abi_kf_hook;
 struct kf_site abi_kf_site;
 struct kf_pending_key abi_kf_pending_key;

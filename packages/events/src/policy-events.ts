@@ -1,5 +1,5 @@
 // Policy events (process_kprobe, process_tracepoint, process_lsm) in Tetragon's JSON shape.
-import type { Process } from './process.js';
+import type { Process, ProcessCredentials } from './process.js';
 
 /** One typed argument, Tetragon's oneof plus the label the policy gave it. */
 export type KprobeArgument = { label?: string } & (
@@ -13,6 +13,8 @@ export type KprobeArgument = { label?: string } & (
   | { sockaddr_arg: { family: string; addr: string; port: number } }
   | { sock_arg: { family: string; type?: string; protocol: string; saddr?: string; daddr: string; sport?: number; dport: number } }
   | { capability_arg: { value: number; name: string } }
+  /** A struct cred (Tetragon's process_credentials_arg); empty when it could not be read. */
+  | { process_credentials_arg: ProcessCredentials | Record<string, never> }
 );
 
 export const POLICY_ACTIONS = {

@@ -24,6 +24,16 @@ export interface ProcessCapabilities {
   inheritable: string[];
 }
 
+/** Tetragon's UserNamespace: the namespace a cred's ids and capabilities are relative to. */
+export interface UserNamespace {
+  /** Nesting level; 0 is the initial (host) user namespace. */
+  level: number;
+  /** The namespace's owner. */
+  uid: number;
+  gid: number;
+  ns: NamespaceField;
+}
+
 export interface ProcessCredentials {
   uid: number;
   gid: number;
@@ -33,6 +43,10 @@ export interface ProcessCredentials {
   sgid: number;
   fsuid: number;
   fsgid: number;
+  /** SecureBitsType names (SecBitNoRoot, SecBitKeepCaps…); absent when none is set. */
+  securebits?: string[];
+  caps?: ProcessCapabilities;
+  user_ns?: UserNamespace;
 }
 
 export interface BinaryProperties {

@@ -11,7 +11,8 @@ import type { KernelFunctions } from './kernel.js';
 import { KF_LAYOUTS, KfActionTaken, KfMsgFlag, KfSrc, MSG_OP_KFUNC } from './layout.js';
 
 const kernel: KernelFunctions = {
-  has: (f) => ['security_file_open', 'tcp_connect', 'vfs_open', '__x64_sys_openat', '__x64_sys_connect', 'security_socket_connect'].includes(f),
+  has: (f) => ['security_file_open', 'tcp_connect', 'vfs_open', '__x64_sys_openat', '__x64_sys_connect', 'security_socket_connect', 'commit_creds',
+    'security_task_fix_setuid'].includes(f),
   modifiable: (f) => f.startsWith('security_') || f === '__x64_sys_openat',
   whyNotModifiable: () => 'it is not on the kernel\'s error-injection list',
 };
@@ -68,10 +69,32 @@ describe('compileKfuncHook', () => {
     expect(refused[0]!.message).toMatch(/error-injection list.*fmod_ret.*lsmhooks/s);
   });
 
+  it('cred arguments: one CRED slot each, reported only; a matchArgs filter on one is refused with its path', () => {
+    const h = compileKfuncHook('p', {
+      call: 'security_task_fix_setuid', args: [{ index: 0, type: 'cred', label: 'new' }, { index: 1, type: 'cred', label: 'old' }, { index: 2, type: 'int' }],
+      selectors: [{ matchArgs: [{ index: 2, operator: 'Equal', values: ['0'] }] }],
+    }, 'enforce', { kernel });
+    expect(h.slots).toEqual([
+      { src: 'CRED', index: 0, type: 'string', declared: 'cred', label: 'new' },
+      { src: 'CRED', index: 1, type: 'string', declared: 'cred', label: 'old' },
+      { src: 'INT', index: 2, type: 'int', declared: 'int' },
+    ]);
+    expect(h.selectors[0]!.matchArgs[0]).toMatchObject({ kind: 'int', index: 2 });
+    const refused = issues(() => compileKfuncHook('p', {
+      call: 'commit_creds', args: [{ index: 0, type: 'cred' }],
+      selectors: [{ matchBinaries: [{ operator: 'In', values: ['/usr/bin/su'] }] }, { matchArgs: [{ index: 0, operator: 'Equal', values: ['0'] }] }],
+    }, 'enforce', { kernel, path: 'spec.kprobes[3]' }));
+    expect(refused).toEqual([{ path: 'spec.kprobes[3].selectors[1].matchArgs[0].index', message: expect.stringMatching(/argument 0 is a cred.*does not filter/) }]);
+    expect(issues(() => compileKfuncHook('p', {
+      call: 'sys_openat', syscall: true, args: [{ index: 0, type: 'cred' }],
+      selectors: [{ matchPIDs: [{ operator: 'In', values: [1] }], matchActions: [{ action: 'Override', argError: -1 }] }],
+    }, 'enforce', { kernel }))[0]).toMatchObject({ path: 'args[0].type' });
+  });
+
   it('load errors name the field: a missing function, a bad argument type, Override without a filter', () => {
     expect(issues(() => compileKfuncHook('p', { call: 'no_such_fn', args: [] }, 'enforce', { kernel, path: 'spec.kprobes[2]' })))
       .toEqual([{ path: 'spec.kprobes[2].call', message: expect.stringMatching(/'no_such_fn' does not exist on this kernel/) }]);
-    expect(issues(() => compileKfuncHook('p', { call: 'vfs_open', args: [{ index: 0, type: 'cred' }] }, 'enforce', { kernel, path: 'spec.kprobes[0]' }))[0])
+    expect(issues(() => compileKfuncHook('p', { call: 'vfs_open', args: [{ index: 0, type: 'skb' }] }, 'enforce', { kernel, path: 'spec.kprobes[0]' }))[0])
       .toMatchObject({ path: 'spec.kprobes[0].args[0].type' });
     expect(issues(() => compileKfuncHook('p', { call: 'sys_openat', syscall: true, args: [{ index: 0, type: 'file' }], selectors: [{ matchPIDs: [{ operator: 'In', values: [1] }], matchActions: [{ action: 'Override', argError: -1 }] }] }, 'enforce', { kernel }))[0])
       .toMatchObject({ path: 'args[0].type' });
@@ -130,6 +153,60 @@ describe('encode and decode', () => {
     ]);
   });
 });
+
+describe('cred records', () => {
+  it('a struct kf_cred slot decodes to ids, capability masks and the user namespace; an unreadable one to null', () => {
+    const C = KF_LAYOUTS.kf_cred;
+    const cred = credRecordPayload();
+    const data = Buffer.concat([
+      Buffer.from([KfSrc.CRED, 0, C.size, 0]), cred,
+      Buffer.from([KfSrc.CRED, 1, 0, 0]),
+    ]);
+    const r = decodeKfuncRecord(record(data, 2, 0b10), 0, KF_LAYOUTS.msg_kfunc.size + data.length);
+    expect(r.args).toEqual([
+      {
+        index: 0, kind: 'cred',
+        cred: {
+          uid: 65534, gid: 65534, suid: 65534, sgid: 65534, euid: 65534, egid: 65534, fsuid: 65534, fsgid: 65534, securebits: 0x10,
+          permitted: (1n << 7n) | (1n << 6n), effective: 1n << 7n, inheritable: 0n,
+          userNs: { level: 0, uid: 0, gid: 0, inum: 4026531837 },
+        },
+      },
+      { index: 1, kind: 'cred', cred: null },
+    ]);
+    const bad = Buffer.concat([Buffer.from([KfSrc.CRED, 0, 12, 0]), Buffer.alloc(12)]);
+    expect(() => decodeKfuncRecord(record(bad, 1, 0), 0, KF_LAYOUTS.msg_kfunc.size + bad.length)).toThrow(/cred slot of 12 bytes/);
+  });
+});
+
+/** A struct kf_cred: every id 65534, SecBitKeepCaps, CAP_SETGID|CAP_SETUID permitted, CAP_SETUID effective, the host user namespace. */
+export function credRecordPayload(): Buffer {
+  const F = KF_LAYOUTS.kf_cred.fields;
+  const b = Buffer.alloc(KF_LAYOUTS.kf_cred.size);
+  for (const f of [F.uid, F.gid, F.suid, F.sgid, F.euid, F.egid, F.fsuid, F.fsgid]) b.writeUInt32LE(65534, f);
+  b.writeUInt32LE(0x10, F.securebits);
+  b.writeBigUInt64LE((1n << 7n) | (1n << 6n), F.cap_permitted);
+  b.writeBigUInt64LE(1n << 7n, F.cap_effective);
+  b.writeInt32LE(0, F.ns_level);
+  b.writeUInt32LE(4026531837, F.ns_inum);
+  return b;
+}
+
+/** A Post record of hook 1 carrying `data` (nargs slots; fault bits). */
+function record(data: Buffer, nargs: number, fault: number): Buffer {
+  const M = KF_LAYOUTS.msg_kfunc.fields;
+  const rec = Buffer.alloc(KF_LAYOUTS.msg_kfunc.size + data.length);
+  rec.writeUInt8(MSG_OP_KFUNC, LAYOUTS.msg_common.fields.op);
+  rec.writeUInt8(fault ? KfMsgFlag.FAULT : 0, LAYOUTS.msg_common.fields.flags);
+  rec.writeUInt32LE(rec.length, LAYOUTS.msg_common.fields.size);
+  rec.writeUInt32LE(1, M.hook_id);
+  rec.writeUInt8(KfActionTaken.POST, M.action);
+  rec.writeUInt8(nargs, M.nargs);
+  rec.writeUInt8(fault, M.fault);
+  rec.writeUInt16LE(data.length, M.args_len);
+  data.copy(rec, KF_LAYOUTS.msg_kfunc.size);
+  return rec;
+}
 
 function u64(v: number): Buffer {
   const b = Buffer.alloc(8);

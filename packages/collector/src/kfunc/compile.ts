@@ -159,8 +159,12 @@ export function compileKfuncHook(policyName: string, spec: KprobeSpecInput, mode
         const type = s === 'SK_SADDR' || s === 'SK_DADDR' ? 'string' : 'uint16';
         slots.push({ src: s, index: a.index, type, declared: 'sock', ...label });
       }
+    } else if (a.type === 'cred') {
+      // Reported whole (process_credentials_arg); no selector reads it (refused below).
+      at.set('ANY', slots.length);
+      slots.push({ src: 'CRED', index: a.index, type: 'string', declared: 'cred', ...label });
     } else {
-      bad(`${p}.type`, `argument type '${a.type}' is not supported by the kfunc backend (int types, string, char_buf, filename, fd, file, path, linux_binprm, sock, sockaddr)`);
+      bad(`${p}.type`, `argument type '${a.type}' is not supported by the kfunc backend (int types, string, char_buf, filename, fd, file, path, linux_binprm, sock, sockaddr, cred)`);
     }
   });
   if (slots.length > 6) bad('args', `the arguments need ${slots.length} slots (a sockaddr takes 3, a sock at least 1 per field filtered): at most 6`);
@@ -178,6 +182,11 @@ export function compileKfuncHook(policyName: string, spec: KprobeSpecInput, mode
       if (!at || type === undefined) {
         bad(`${fp}.index`, `argument ${f.index} is not declared in args`);
         return { index: 0, operator: 'Equal', values: ['0'] }; // placeholder, the hook fails anyway
+      }
+      if (type === 'cred') {
+        bad(`${fp}.index`, `argument ${f.index} is a cred: the kfunc backend reports it (process_credentials_arg) but does not filter on it ` +
+          '(matchCapabilities filters on the calling process\'s capabilities)');
+        return { index: 0, operator: 'Equal', values: ['0'] };
       }
       if (type === 'sock' || type === 'sockaddr') return netFilter(f, type, at, si, fi, fp, bad, addrFilters);
       if (SOCK_OPS.has(f.operator)) bad(`${fp}.operator`, `${f.operator} applies to a sock or sockaddr argument, not ${type}`);

@@ -12,6 +12,7 @@ const C = LAYOUTS.msg_common.fields;
 const M = KF_LAYOUTS.msg_kfunc.fields;
 const MSG_SIZE = KF_LAYOUTS.msg_kfunc.size;
 const ARG_HDR = KF_LAYOUTS.kf_msg_arg.size;
+const CRED = KF_LAYOUTS.kf_cred;
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 export const FAMILY_NAMES: Record<number, string> = { 1: 'AF_UNIX', 2: 'AF_INET', 10: 'AF_INET6' };
 export const PROTOCOL_NAMES: Record<number, string> = { 1: 'IPPROTO_ICMP', 6: 'IPPROTO_TCP', 17: 'IPPROTO_UDP', 58: 'IPPROTO_ICMPV6', 255: 'IPPROTO_RAW' };
@@ -22,7 +23,26 @@ export type KfuncArgValue =
   /** file, path, linux_binprm, fd: the absolute path. */
   | { index: number; kind: 'path'; type: 'file' | 'path' | 'linux_binprm' | 'fd'; path: string; truncated: boolean; fault: boolean }
   | { index: number; kind: 'sockaddr'; family: number; familyName: string; addr: string; port: number }
-  | { index: number; kind: 'sock'; family: number; familyName: string; protocol: number | null; saddr: string | null; daddr: string | null; sport: number | null; dport: number | null };
+  | { index: number; kind: 'sock'; family: number; familyName: string; protocol: number | null; saddr: string | null; daddr: string | null; sport: number | null; dport: number | null }
+  /** struct cred: null when it could not be read. */
+  | { index: number; kind: 'cred'; cred: KfuncCred | null };
+
+/** struct kf_cred: ids, securebits, capability masks (bit n = capability n), and the user namespace. */
+export interface KfuncCred {
+  uid: number;
+  gid: number;
+  suid: number;
+  sgid: number;
+  euid: number;
+  egid: number;
+  fsuid: number;
+  fsgid: number;
+  securebits: number;
+  permitted: bigint;
+  effective: bigint;
+  inheritable: bigint;
+  userNs: { level: number; uid: number; gid: number; inum: number };
+}
 
 export interface RawKfuncRecord {
   ktime: bigint;
@@ -126,6 +146,10 @@ export function decodeKfuncRecord(buf: Buffer, o: number, len: number): RawKfunc
       });
     } else if (src === KfSrc.STR || src === KfSrc.BUF || src === KfSrc.FILENAME) {
       args.push({ index, kind: 'string', value: utf8.decode(buf.subarray(p, p + n)), truncated: (trunc & (1 << i)) !== 0, fault: (fault & (1 << i)) !== 0 });
+    } else if (src === KfSrc.CRED) {
+      // Empty when the cred was unreadable (fault bit set); anything else must be a whole struct kf_cred.
+      if (n !== 0 && n !== CRED.size) throw new DecodeError('bad_record', op, `kfunc record: cred slot of ${n} bytes`);
+      args.push({ index, kind: 'cred', cred: n === 0 ? null : decodeCred(buf, p) });
     } else throw new DecodeError('bad_record', op, `kfunc record: argument slot kind ${src}`);
     p += n;
   }
@@ -151,6 +175,20 @@ export function decodeKfuncRecord(buf: Buffer, o: number, len: number): RawKfunc
     comm: utf8.decode(nul >= 0 ? commBytes.subarray(0, nul) : commBytes),
     cgroupId: buf.readBigUInt64LE(o + M.cgroup_id),
     args,
+  };
+}
+
+function decodeCred(buf: Buffer, p: number): KfuncCred {
+  const F = CRED.fields;
+  const u32 = (f: number): number => buf.readUInt32LE(p + f);
+  return {
+    uid: u32(F.uid), gid: u32(F.gid), suid: u32(F.suid), sgid: u32(F.sgid),
+    euid: u32(F.euid), egid: u32(F.egid), fsuid: u32(F.fsuid), fsgid: u32(F.fsgid),
+    securebits: u32(F.securebits),
+    permitted: buf.readBigUInt64LE(p + F.cap_permitted),
+    effective: buf.readBigUInt64LE(p + F.cap_effective),
+    inheritable: buf.readBigUInt64LE(p + F.cap_inheritable),
+    userNs: { level: buf.readInt32LE(p + F.ns_level), uid: u32(F.ns_uid), gid: u32(F.ns_gid), inum: u32(F.ns_inum) },
   };
 }
 

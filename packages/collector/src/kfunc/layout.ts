@@ -16,7 +16,7 @@ export const KF = {
 export const KfSrc = {
   INT: 1, STR: 2, BUF: 3, FILE: 4, PATH: 5, BPRM: 6, FILENAME: 7, FD: 8,
   SK_FAMILY: 9, SK_PROTO: 10, SK_SADDR: 11, SK_DADDR: 12, SK_SPORT: 13, SK_DPORT: 14,
-  SA_FAMILY: 15, SA_PORT: 16, SA_ADDR: 17,
+  SA_FAMILY: 15, SA_PORT: 16, SA_ADDR: 17, CRED: 18,
 } as const;
 export type KfSrcName = keyof typeof KfSrc;
 
@@ -36,6 +36,14 @@ export const KF_LAYOUTS = {
     },
   },
   kf_msg_arg: { size: 4, fields: { src: 0, index: 1, len: 2 } },
+  /** The payload of a CRED slot. */
+  kf_cred: {
+    size: 80,
+    fields: {
+      uid: 0, gid: 4, suid: 8, sgid: 12, euid: 16, egid: 20, fsuid: 24, fsgid: 28, securebits: 32, pad: 36,
+      cap_permitted: 40, cap_effective: 48, cap_inheritable: 56, ns_level: 64, ns_uid: 68, ns_gid: 72, ns_inum: 76,
+    },
+  },
   kf_hook: { size: 44, fields: { site: 0, src: 4, idx: 10, len_idx: 16, pad: 22, err: 24 } },
   kf_site: { size: 40, fields: { kind: 0, ret: 4, slots: 8 } },
   kf_pending_key: { size: 8, fields: { tid: 0, site: 4, pos: 6 } },

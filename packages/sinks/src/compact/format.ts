@@ -52,6 +52,10 @@ function argText(a: KprobeArgument): string {
   if ('linux_binprm_arg' in a) return a.linux_binprm_arg.path;
   if ('sockaddr_arg' in a) return `${a.sockaddr_arg.addr}:${a.sockaddr_arg.port}`;
   if ('sock_arg' in a) return `${a.sock_arg.protocol} ${a.sock_arg.daddr}:${a.sock_arg.dport}`;
+  if ('process_credentials_arg' in a) {
+    const c = a.process_credentials_arg;
+    return 'uid' in c ? `uid=${c.uid} euid=${c.euid} gid=${c.gid} egid=${c.egid}` : '';
+  }
   return a.capability_arg.name;
 }
 

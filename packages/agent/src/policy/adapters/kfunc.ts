@@ -4,9 +4,10 @@
 // Override); all three adapters share one KfuncBackend — one set of tables and one ring — and each
 // adapter's apply() replaces its own share of the rules. Reports come back with the hook id (the
 // HookRef's ruleId) and go out through the adapter that compiled it.
-import type { KprobeArgument } from '@peregrine/events';
+import type { KprobeArgument, ProcessCredentials } from '@peregrine/events';
 import { ConfigError } from '@peregrine/events';
 import { kfunc } from '@peregrine/collector';
+import { capabilityNames } from '@peregrine/enricher';
 import type { KprobeSpec } from '@peregrine/policy';
 import { CompileError, type EnforcementAdapter, type HookRef, type PolicyReport } from '../adapter.js';
 
@@ -21,6 +22,28 @@ const CAPS = [
   'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF',
   'CAP_CHECKPOINT_RESTORE',
 ];
+
+/** Tetragon's SecureBitsType names, bit n = value 1 << n (include/uapi/linux/securebits.h). */
+const SECUREBITS = [
+  'SecBitNoRoot', 'SecBitNoRootLocked', 'SecBitNoSetUidFixup', 'SecBitNoSetUidFixupLocked', 'SecBitKeepCaps', 'SecBitKeepCapsLocked',
+  'SecBitNoCapAmbientRaise', 'SecBitNoCapAmbientRaiseLocked',
+];
+/** The initial user namespace's inode number (PROC_USER_INIT_INO), what Tetragon's is_host compares with. */
+const HOST_USER_NS_INUM = 0xeffffffd;
+
+/** A struct cred as Tetragon's ProcessCredentials (process_credentials_arg). */
+export function credentials(c: kfunc.KfuncCred): ProcessCredentials {
+  const securebits = SECUREBITS.filter((_, bit) => (c.securebits & (1 << bit)) !== 0);
+  return {
+    uid: c.uid, gid: c.gid, euid: c.euid, egid: c.egid, suid: c.suid, sgid: c.sgid, fsuid: c.fsuid, fsgid: c.fsgid,
+    ...(securebits.length > 0 ? { securebits } : {}),
+    caps: { permitted: capabilityNames(c.permitted), effective: capabilityNames(c.effective), inheritable: capabilityNames(c.inheritable) },
+    user_ns: {
+      level: c.userNs.level, uid: c.userNs.uid, gid: c.userNs.gid,
+      ns: { inum: c.userNs.inum, is_host: c.userNs.level === 0 || c.userNs.inum === HOST_USER_NS_INUM },
+    },
+  };
+}
 
 function intArgument(value: bigint, declared: string | undefined, l: { label?: string }): KprobeArgument {
   const n = BigInt.asIntN(64, value);
@@ -59,6 +82,8 @@ export function kfuncArgument(v: kfunc.KfuncArgValue, declared: string | undefin
         },
         ...l,
       };
+    case 'cred':
+      return { process_credentials_arg: v.cred ? credentials(v.cred) : {}, ...l };
   }
 }
 
