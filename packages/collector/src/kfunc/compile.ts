@@ -10,7 +10,7 @@
 // errno is this backend's, and only an fmod_ret site can honour it (Tetragon's rule: Override needs
 // fmod_ret or bpf_override_return, on security_* hooks and ALLOW_ERROR_INJECTION functions).
 import { ConfigError, type ConfigIssue } from '@peregrine/events';
-import { addPathInodes, compileSyscallHook, type KprobeSpecInput, type SelectorInput } from '../syscall/compile.js';
+import { addPathInodes, compileSyscallHook, refuseUnfilteredActions, type KprobeSpecInput, type SelectorInput } from '../syscall/compile.js';
 import { syscallNumber } from '../syscall/syscalls.js';
 import { INT_ARG_TYPES, type IntArgType } from '../syscall/types.js';
 import { CidrError, matchForm, parseCidr } from '../net/cidr.js';
@@ -210,14 +210,7 @@ export function compileKfuncHook(policyName: string, spec: KprobeSpecInput, mode
     return { ...s, matchArgs, matchActions: actions };
   });
 
-  // A deny or kill with nothing to narrow it would hit every call of the function on the machine.
-  (spec.selectors ?? []).forEach((s, si) => {
-    const acts = (s.matchActions ?? []).map((a) => a.action);
-    const filters = ['matchArgs', 'matchBinaries', 'matchPIDs', 'matchNamespaces', 'matchCapabilities'] as const;
-    if (mode === 'enforce' && acts.some((a) => a === 'Override' || a === 'Sigkill') && !filters.some((k) => (s[k]?.length ?? 0) > 0)) {
-      bad(`selectors[${si}]`, `${acts.includes('Override') ? 'Override' : 'Sigkill'} without any filter would hit every ${spec.call} call on the machine: add matchArgs, matchBinaries, matchPIDs, matchNamespaces or matchCapabilities`);
-    }
-  });
+  refuseUnfilteredActions(spec.selectors ?? [], mode, spec.call, bad);
 
   let compiled;
   try {

@@ -8,7 +8,7 @@
 // on the address slot whose CIDR keys this backend writes itself) and Override taken out (its errno is
 // this backend's). Issue messages keep the paths of the lsmhooks entry.
 import { ConfigError, type ConfigIssue } from '@peregrine/events';
-import { addPathInodes, compileSyscallHook, type SelectorInput } from '../syscall/compile.js';
+import { addPathInodes, compileSyscallHook, refuseUnfilteredActions, type SelectorInput } from '../syscall/compile.js';
 import { INT_ARG_TYPES, type IntArgType } from '../syscall/types.js';
 import { CidrError, matchForm, parseCidr } from '../net/cidr.js';
 import { LsmHookId, type LsmHookName } from './layout.js';
@@ -155,14 +155,7 @@ export function compileLsmHook(policyName: string, spec: LsmHookSpecInput, mode:
     return { ...s, matchArgs, matchActions: actions };
   });
 
-  // A deny or kill with nothing to narrow it would hit every call of the hook on the machine.
-  (spec.selectors ?? []).forEach((s, si) => {
-    const acts = (s.matchActions ?? []).map((a) => a.action);
-    const filters = ['matchArgs', 'matchBinaries', 'matchParentBinaries', 'matchPIDs', 'matchNamespaces', 'matchCapabilities'] as const;
-    if (mode === 'enforce' && acts.some((a) => a === 'Override' || a === 'Sigkill') && !filters.some((k) => (s[k]?.length ?? 0) > 0)) {
-      bad(`selectors[${si}]`, `${acts.includes('Override') ? 'Override' : 'Sigkill'} without any filter would hit every ${spec.hook} call on the machine: add matchArgs, matchBinaries, matchParentBinaries, matchPIDs, matchNamespaces or matchCapabilities`);
-    }
-  });
+  refuseUnfilteredActions(spec.selectors ?? [], mode, spec.hook, bad);
 
   let compiled;
   try {

@@ -112,6 +112,26 @@ export function hostNamespace(kind: NamespaceKind, procRoot = '/proc'): number |
   }
 }
 
+const NARROWING = ['matchArgs', 'matchBinaries', 'matchParentBinaries', 'matchPIDs', 'matchNamespaces', 'matchCapabilities'] as const;
+
+/**
+ * A deny or kill with nothing to narrow it would hit every call of the hook on the machine: refused in
+ * enforce mode (monitor mode only reports), with the selector's path and the filters that would narrow it.
+ */
+export function refuseUnfilteredActions(
+  selectors: readonly SelectorInput[],
+  mode: 'enforce' | 'monitor',
+  what: string,
+  bad: (path: string, message: string) => void,
+): void {
+  if (mode !== 'enforce') return;
+  selectors.forEach((s, si) => {
+    const acts = (s.matchActions ?? []).map((a) => a.action);
+    if (!acts.some((a) => a === 'Override' || a === 'Sigkill') || NARROWING.some((k) => (s[k]?.length ?? 0) > 0)) return;
+    bad(`selectors[${si}]`, `${acts.includes('Override') ? 'Override' : 'Sigkill'} without any filter would hit every ${what} call on the machine: add ${NARROWING.slice(0, -1).join(', ')} or ${NARROWING.at(-1)}`);
+  });
+}
+
 /**
  * Equal/NotEqual values on kernel path arguments → the (dev, ino) of each existing file, so that the
  * kernel matches the file under any name (hard link, rename). Values that do not exist yet match by path only.
