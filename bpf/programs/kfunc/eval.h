@@ -19,6 +19,12 @@
 #include "kf_maps.h"
 #include "../syscall/path_slot.h" /* paths and inodes; sel_exec/sel_fork/sel_exit for matchBinaries */
 #include "sel_process.h"
+#include "sel_act.h"
+
+/* sel__decide counts into this backend's map at enum sel_counter's indices. */
+_Static_assert((int)KF_CNT_MATCHED == (int)SEL_CNT_MATCHED && (int)KF_CNT_RATE_LIMITED == (int)SEL_CNT_RATE_LIMITED &&
+	       (int)KF_CNT_NOPOST == (int)SEL_CNT_NOPOST && (int)KF_CNT_SIGNALS == (int)SEL_CNT_SIGNALS &&
+	       (int)KF_CNT_SIGNAL_FAIL == (int)SEL_CNT_SIGNAL_FAIL, "counter indices shared with enum sel_counter");
 
 #define KF_AF_INET 2
 #define KF_AF_INET6 10
@@ -388,7 +394,7 @@ FUNC_INLINE __u32 kf__put_args(struct sel_heap *h, struct kf_heap *kh, struct se
 __noinline int kf__act(__u32 s, __u32 site, __u32 pos)
 {
 	struct sel_heap *h = sel__heap();
-	struct sel_action act = { .post = 1 };
+	struct sel_action act;
 	struct kf_pending_key pk = {};
 	struct sel_hook *hook;
 	struct kf_hook *ext;
@@ -404,67 +410,23 @@ __noinline int kf__act(__u32 s, __u32 site, __u32 pos)
 	ext = kf__ext(h);
 	if (!hook || !ext)
 		return 0;
-	s = sel__idx(s, 7);
-	if (s < SEL_MAX_SELECTORS) {
-		s = sel__idx(s, 7);
-		act = hook->sel[s].action;
-		err = ext->err[s];
-	} else {
-		s = 0;
-	}
-	if (err > 0 || err < -4095)
-		err = 0;
 	monitor = hook->flags & SEL_HOOK_MONITOR;
-	kf__count(KF_CNT_MATCHED);
-	if (monitor && (act.sig || err)) {
-		kf__count(KF_CNT_MONITOR);
-	} else {
-		if (err)
-			kf__count(KF_CNT_DENIED);
-		if (act.sig) {
-			if (bpf_send_signal(act.sig))
-				kf__count(KF_CNT_SIGNAL_FAIL);
-			else
-				kf__count(KF_CNT_SIGNALS);
-		}
-	}
-	/* Monitor mode always reports what it withheld. */
-	if (!act.post && !(monitor && (act.sig || err))) {
-		kf__count(KF_CNT_NOPOST);
+	if (!sel__decide(&kf_counters, KF_CNT_DENIED, KF_CNT_MONITOR, hook, ext->err, &s, &act, &err, now))
 		goto out;
-	}
-	if (!sel__rate_ok(hook, s, &act, now)) {
-		kf__count(KF_CNT_RATE_LIMITED);
-		goto out;
-	}
 	kh = bpf_map_lookup_elem(&kf_heap_map, &zero);
 	if (!kh) {
 		kf__count(KF_CNT_HEAP);
 		goto out;
 	}
 	m = &kh->msg;
-	m->common.op = MSG_OP_KFUNC;
-	m->common.flags = monitor ? KF_MSG_MONITOR : 0;
-	m->common.pad = 0;
-	m->common.ktime = now;
-	m->tgid = pid_tgid >> 32;
-	m->tid = (__u32)pid_tgid;
-	m->uid = (__u32)bpf_get_current_uid_gid();
-	m->euid = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), cred, euid.val);
-	m->hook_id = hook->id;
-	m->slot = h->slot;
-	m->selector = s;
+	SEL_MSG_HEAD(m, MSG_OP_KFUNC, monitor ? KF_MSG_MONITOR : 0, now, pid_tgid, hook, h, s);
 	m->action = err ? KF_ACT_OVERRIDE : act.sig == 9 ? KF_ACT_SIGKILL : act.sig ? KF_ACT_SIGNAL : KF_ACT_POST;
 	m->site = site;
 	m->err = err;
 	m->sig = act.sig;
-	m->nargs = hook->nargs;
-	m->gen = h->gen;
 	m->ret = 0;
 	m->pad = 0;
 	m->pad2 = 0;
-	bpf_get_current_comm(m->comm, sizeof(m->comm));
-	m->cgroup_id = bpf_get_current_cgroup_id();
 	len = kf__put_args(h, kh, hook, ext);
 	m->args_len = len;
 	if (m->fault)

@@ -21,6 +21,12 @@
 #include "../syscall/path_slot.h" /* paths and inodes; sel_exec/sel_fork/sel_exit for matchBinaries */
 #include "lsm_filter.h"
 #include "sel_process.h"
+#include "sel_act.h"
+
+/* sel__decide counts into this backend's map at enum sel_counter's indices. */
+_Static_assert((int)LSM_CNT_MATCHED == (int)SEL_CNT_MATCHED && (int)LSM_CNT_RATE_LIMITED == (int)SEL_CNT_RATE_LIMITED &&
+	       (int)LSM_CNT_NOPOST == (int)SEL_CNT_NOPOST && (int)LSM_CNT_SIGNALS == (int)SEL_CNT_SIGNALS &&
+	       (int)LSM_CNT_SIGNAL_FAIL == (int)SEL_CNT_SIGNAL_FAIL, "counter indices shared with enum sel_counter");
 
 #define LSM_AF_INET 2
 #define LSM_AF_INET6 10
@@ -207,7 +213,7 @@ FUNC_INLINE __u32 lsm__put_args(struct sel_heap *h, struct lsm_heap *lh, struct 
 __noinline int lsm__act(__u32 s, __u32 hid)
 {
 	struct sel_heap *h = sel__heap();
-	struct sel_action act = { .post = 1 };
+	struct sel_action act;
 	struct sel_hook *hook;
 	struct lsm_hook *ext;
 	struct lsm_heap *lh;
@@ -222,66 +228,22 @@ __noinline int lsm__act(__u32 s, __u32 hid)
 	ext = lsm__ext(h);
 	if (!hook || !ext)
 		return 0;
-	s = lsm__idx(s, 7);
-	if (s < SEL_MAX_SELECTORS) {
-		s = lsm__idx(s, 7);
-		act = hook->sel[s].action;
-		err = ext->err[s];
-	} else {
-		s = 0;
-	}
-	if (err > 0 || err < -4095)
-		err = 0;
 	monitor = hook->flags & SEL_HOOK_MONITOR;
-	lsm__count(LSM_CNT_MATCHED);
-	if (monitor && (act.sig || err)) {
-		lsm__count(LSM_CNT_MONITOR);
-	} else {
-		if (err)
-			lsm__count(LSM_CNT_DENIED);
-		if (act.sig) {
-			if (bpf_send_signal(act.sig))
-				lsm__count(LSM_CNT_SIGNAL_FAIL);
-			else
-				lsm__count(LSM_CNT_SIGNALS);
-		}
-	}
-	/* Monitor mode always reports what it withheld. */
-	if (!act.post && !(monitor && (act.sig || err))) {
-		lsm__count(LSM_CNT_NOPOST);
+	if (!sel__decide(&lsm_counters, LSM_CNT_DENIED, LSM_CNT_MONITOR, hook, ext->err, &s, &act, &err, now))
 		goto out;
-	}
-	if (!sel__rate_ok(hook, s, &act, now)) {
-		lsm__count(LSM_CNT_RATE_LIMITED);
-		goto out;
-	}
 	lh = bpf_map_lookup_elem(&lsm_heap_map, &zero);
 	if (!lh) {
 		lsm__count(LSM_CNT_HEAP);
 		goto out;
 	}
 	m = &lh->msg;
-	m->common.op = MSG_OP_LSM;
-	m->common.flags = monitor ? LSM_MSG_MONITOR : 0;
-	m->common.pad = 0;
-	m->common.ktime = now;
-	m->tgid = pid_tgid >> 32;
-	m->tid = (__u32)pid_tgid;
-	m->uid = (__u32)bpf_get_current_uid_gid();
-	m->euid = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), cred, euid.val);
-	m->hook_id = hook->id;
-	m->slot = h->slot;
-	m->selector = s;
+	SEL_MSG_HEAD(m, MSG_OP_LSM, monitor ? LSM_MSG_MONITOR : 0, now, pid_tgid, hook, h, s);
 	m->action = err ? LSM_ACT_OVERRIDE : act.sig == 9 ? LSM_ACT_SIGKILL : act.sig ? LSM_ACT_SIGNAL : LSM_ACT_POST;
 	m->lsm_hook = hid;
 	m->err = err;
 	m->sig = act.sig;
-	m->nargs = hook->nargs;
-	m->gen = h->gen;
 	m->pad = 0;
 	m->pad2 = 0;
-	bpf_get_current_comm(m->comm, sizeof(m->comm));
-	m->cgroup_id = bpf_get_current_cgroup_id();
 	len = lsm__put_args(h, lh, hook, ext);
 	m->args_len = len;
 	if (m->fault)

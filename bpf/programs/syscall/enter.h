@@ -15,6 +15,7 @@
 #include "compiler.h"
 #include "sel_filter.h"
 #include "sel_process.h"
+#include "sel_act.h"
 
 
 /* Append the declared arguments to the record; returns the number of data bytes. */
@@ -66,10 +67,11 @@ FUNC_INLINE __u32 sel__put_args(struct sel_heap *h, struct sel_hook *hook)
 __noinline int sel__act(__u32 s, __u32 pos)
 {
 	struct sel_heap *h = sel__heap();
-	struct sel_action act = { .post = 1 };
+	struct sel_action act;
 	struct sel_pending_key pk;
 	struct sel_hook *hook;
 	__u32 len, monitor;
+	__s32 err;
 	__u64 now = bpf_ktime_get_ns(), pid_tgid = bpf_get_current_pid_tgid();
 	struct msg_generic_syscall *m;
 
@@ -78,52 +80,19 @@ __noinline int sel__act(__u32 s, __u32 pos)
 	hook = sel__hook(h);
 	if (!hook)
 		return 0;
-	if (s < SEL_MAX_SELECTORS)
-		act = hook->sel[s].action;
-	else
-		s = 0;
 	monitor = hook->flags & SEL_HOOK_MONITOR;
-	sel__count(SEL_CNT_MATCHED);
-	if (act.sig) {
-		if (monitor) {
-			sel__count(SEL_CNT_MONITOR);
-		} else if (bpf_send_signal(act.sig)) {
-			sel__count(SEL_CNT_SIGNAL_FAIL);
-		} else {
-			sel__count(SEL_CNT_SIGNALS);
-		}
-	}
-	/* Monitor mode always reports what it withheld. */
-	if (!act.post && !(monitor && act.sig)) {
-		sel__count(SEL_CNT_NOPOST);
+	/* Observe-only: no errnos; SEL_CNT_MAX for denials, which cannot happen here. */
+	if (!sel__decide(&sel_counters, SEL_CNT_MAX, SEL_CNT_MONITOR, hook, NULL, &s, &act, &err, now))
 		return 0;
-	}
-	if (!sel__rate_ok(hook, s, &act, now)) {
-		sel__count(SEL_CNT_RATE_LIMITED);
-		return 0;
-	}
 
 	m = &h->msg;
-	m->common.op = hook->flags & SEL_HOOK_TP ? MSG_OP_GENERIC_TRACEPOINT : MSG_OP_GENERIC_SYSCALL;
-	m->common.flags = monitor ? SEL_MSG_MONITOR : 0;
-	m->common.pad = 0;
-	m->common.ktime = now;
-	m->tgid = pid_tgid >> 32;
-	m->tid = (__u32)pid_tgid;
-	m->uid = (__u32)bpf_get_current_uid_gid();
-	m->euid = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), cred, euid.val);
-	m->hook_id = hook->id;
-	m->slot = h->slot;
-	m->selector = s;
+	SEL_MSG_HEAD(m, hook->flags & SEL_HOOK_TP ? MSG_OP_GENERIC_TRACEPOINT : MSG_OP_GENERIC_SYSCALL, monitor ? SEL_MSG_MONITOR : 0, now,
+		     pid_tgid, hook, h, s);
 	m->action = act.sig == 9 ? SEL_ACT_SIGKILL : act.sig ? SEL_ACT_SIGNAL : SEL_ACT_POST;
 	m->nr = hook->nr;
 	m->sig = act.sig;
-	m->nargs = hook->nargs;
 	m->ret = 0;
-	m->gen = h->gen;
 	m->pad = 0;
-	bpf_get_current_comm(m->comm, sizeof(m->comm));
-	m->cgroup_id = bpf_get_current_cgroup_id();
 	len = sel__put_args(h, hook);
 	m->args_len = len;
 	if (m->fault)

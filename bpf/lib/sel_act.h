@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What a matching selector does, shared by every backend on the selector engine (syscall/tracepoint,
+ * BPF LSM, kernel functions): pick the selector's action and Override errno, send its signal (unless
+ * the hook is in monitor mode), count, and say whether a record is due (Post, or monitor mode withholding
+ * an action; within rateLimit). Each backend keeps its own counters map with the first eight counters at
+ * the same indices as enum sel_counter; it passes its own indices for denials and withheld actions.
+ * Then SEL_MSG_HEAD fills the header fields the three record structs share by name.
+ */
+#pragma once
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "compiler.h"
+#include "sel_filter.h"
+
+FUNC_INLINE void sel__count_in(void *counters, __u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(counters, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+/*
+ * Selector *sp of hook matched (*sp = SEL_MAX_SELECTORS: a hook without selectors, which reports). errs:
+ * the backend's per-selector Override errnos, NULL where nothing can be denied. On return *sp is the
+ * selector to report, *act its action, *errp the errno the call fails with (0: none).
+ */
+FUNC_INLINE bool sel__decide(void *counters, __u32 cnt_denied, __u32 cnt_monitor, struct sel_hook *hook, const __s32 *errs,
+			     __u32 *sp, struct sel_action *act, __s32 *errp, __u64 now)
+{
+	__u32 s = sel__idx(*sp, 7);
+	__u32 monitor = hook->flags & SEL_HOOK_MONITOR;
+	__s32 err = 0;
+
+	*act = (struct sel_action){ .post = 1 };
+	if (s < SEL_MAX_SELECTORS) {
+		s = sel__idx(s, 7);
+		*act = hook->sel[s].action;
+		if (errs)
+			err = errs[s];
+	} else {
+		s = 0;
+	}
+	if (err > 0 || err < -4095)
+		err = 0;
+	*sp = s;
+	*errp = err;
+	sel__count_in(counters, SEL_CNT_MATCHED);
+	if (monitor && (act->sig || err)) {
+		sel__count_in(counters, cnt_monitor);
+	} else {
+		if (err)
+			sel__count_in(counters, cnt_denied);
+		if (act->sig) {
+			if (bpf_send_signal(act->sig))
+				sel__count_in(counters, SEL_CNT_SIGNAL_FAIL);
+			else
+				sel__count_in(counters, SEL_CNT_SIGNALS);
+		}
+	}
+	/* Monitor mode always reports what it withheld. */
+	if (!act->post && !(monitor && (act->sig || err))) {
+		sel__count_in(counters, SEL_CNT_NOPOST);
+		return false;
+	}
+	if (!sel__rate_ok(hook, s, act, now)) {
+		sel__count_in(counters, SEL_CNT_RATE_LIMITED);
+		return false;
+	}
+	return true;
+}
+
+/* The header of a record (msg_generic_syscall, msg_lsm, msg_kfunc): who acted, which hook and selector. */
+#define SEL_MSG_HEAD(m, opcode, msg_flags, now, pid_tgid, hook, h, s)                                          \
+	do {                                                                                               \
+		(m)->common.op = (opcode);                                                                 \
+		(m)->common.flags = (msg_flags);                                                           \
+		(m)->common.pad = 0;                                                                       \
+		(m)->common.ktime = (now);                                                                 \
+		(m)->tgid = (pid_tgid) >> 32;                                                              \
+		(m)->tid = (__u32)(pid_tgid);                                                              \
+		(m)->uid = (__u32)bpf_get_current_uid_gid();                                               \
+		(m)->euid = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), cred, euid.val);   \
+		(m)->hook_id = (hook)->id;                                                                 \
+		(m)->slot = (h)->slot;                                                                     \
+		(m)->selector = (s);                                                                       \
+		(m)->nargs = (hook)->nargs;                                                                \
+		(m)->gen = (h)->gen;                                                                       \
+		bpf_get_current_comm((m)->comm, sizeof((m)->comm));                                        \
+		(m)->cgroup_id = bpf_get_current_cgroup_id();                                              \
+	} while (0)
