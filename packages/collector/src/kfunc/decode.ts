@@ -3,17 +3,15 @@
 // of a sock or a sockaddr are folded back into one value. Bad records become DecodeErrors, counted by
 // decodeKfuncBatch, never thrown through.
 import { DecodeError } from '@peregrine/events';
-import { LAYOUTS } from '../abi/layout.js';
 import { decodeFramedBatch } from '../abi/decode.js';
+import { argSlots, readSelectorRecord, slotText, type SelectorRecordLayout } from '../abi/selector-record.js';
 import { formatAddress } from '../net/cidr.js';
 import { KF_LAYOUTS, KfActionTaken, KfMsgFlag, KfSrc, MSG_OP_KFUNC } from './layout.js';
 
-const C = LAYOUTS.msg_common.fields;
 const M = KF_LAYOUTS.msg_kfunc.fields;
 const MSG_SIZE = KF_LAYOUTS.msg_kfunc.size;
 const ARG_HDR = KF_LAYOUTS.kf_msg_arg.size;
 const CRED = KF_LAYOUTS.kf_cred;
-const utf8 = new TextDecoder('utf-8', { fatal: false });
 export const FAMILY_NAMES: Record<number, string> = { 1: 'AF_UNIX', 2: 'AF_INET', 10: 'AF_INET6' };
 export const PROTOCOL_NAMES: Record<number, string> = { 1: 'IPPROTO_ICMP', 6: 'IPPROTO_TCP', 17: 'IPPROTO_UDP', 58: 'IPPROTO_ICMPV6', 255: 'IPPROTO_RAW' };
 
@@ -90,21 +88,12 @@ const SA_SRCS = new Set<number>([KfSrc.SA_FAMILY, KfSrc.SA_PORT, KfSrc.SA_ADDR])
 
 type Net = { index: number; sa: boolean; family: number; protocol: number | null; saddr: string | null; daddr: string | null; sport: number | null; dport: number | null };
 
+const RECORD: SelectorRecordLayout = { what: 'kfunc record', size: MSG_SIZE, argHeader: ARG_HDR, fields: M };
+
 export function decodeKfuncRecord(buf: Buffer, o: number, len: number): RawKfuncRecord {
-  if (len < MSG_SIZE) throw new DecodeError('bad_size', -1, `record of ${len} bytes is shorter than msg_kfunc`);
-  const op = buf.readUInt8(o + C.op);
-  if (op !== MSG_OP_KFUNC) throw new DecodeError('unknown_opcode', op, `unknown opcode ${op}`);
-  const size = buf.readUInt32LE(o + C.size);
-  const argsLen = buf.readUInt16LE(o + M.args_len);
-  if (size !== len || MSG_SIZE + argsLen !== size) {
-    throw new DecodeError('bad_size', op, `kfunc record: header says ${size} bytes, record has ${len}, args ${argsLen}`);
-  }
-  const flags = buf.readUInt8(o + C.flags);
-  const fault = buf.readUInt8(o + M.fault);
-  const trunc = buf.readUInt8(o + M.trunc);
-  const nargs = buf.readUInt8(o + M.nargs);
-  const action = ACTIONS[buf.readUInt8(o + M.action)];
-  if (!action) throw new DecodeError('bad_record', op, `kfunc record: unknown action ${buf.readUInt8(o + M.action)}`);
+  const { op, flags, action: code, common } = readSelectorRecord(buf, o, len, MSG_OP_KFUNC, RECORD);
+  const action = ACTIONS[code];
+  if (!action) throw new DecodeError('bad_record', op, `kfunc record: unknown action ${code}`);
   const args: KfuncArgValue[] = [];
   let net: Net | null = null;
   const flush = (): void => {
@@ -114,14 +103,8 @@ export function decodeKfuncRecord(buf: Buffer, o: number, len: number): RawKfunc
     else args.push({ index: net.index, kind: 'sock', family: net.family, familyName, protocol: net.protocol, saddr: net.saddr, daddr: net.daddr, sport: net.sport, dport: net.dport });
     net = null;
   };
-  let p = o + MSG_SIZE;
-  const end = p + argsLen;
-  for (let i = 0; i < nargs && p + ARG_HDR <= end; i++) {
-    const src = buf.readUInt8(p);
-    const index = buf.readUInt8(p + 1);
-    const n = buf.readUInt16LE(p + 2);
-    p += ARG_HDR;
-    if (p + n > end) throw new DecodeError('bad_record', op, `kfunc record: argument slot ${i} overruns the record`);
+  for (const slot of argSlots(buf, o, op, RECORD)) {
+    const { kind: src, index, p, n } = slot;
     const isNet = SOCK_SRCS.has(src) || SA_SRCS.has(src);
     if (!isNet || (net && net.index !== index)) flush();
     if (isNet) net ??= { index, sa: SA_SRCS.has(src), family: 0, protocol: null, saddr: null, daddr: null, sport: null, dport: null };
@@ -140,40 +123,23 @@ export function decodeKfuncRecord(buf: Buffer, o: number, len: number): RawKfunc
       if (src === KfSrc.SK_SADDR) net!.saddr = addr;
       else net!.daddr = addr;
     } else if (PATH_TYPES[src]) {
-      args.push({
-        index, kind: 'path', type: PATH_TYPES[src]!, path: utf8.decode(buf.subarray(p, p + n)),
-        truncated: (trunc & (1 << i)) !== 0, fault: (fault & (1 << i)) !== 0,
-      });
+      args.push({ index, kind: 'path', type: PATH_TYPES[src]!, path: slotText(buf, slot), truncated: slot.truncated, fault: slot.fault });
     } else if (src === KfSrc.STR || src === KfSrc.BUF || src === KfSrc.FILENAME) {
-      args.push({ index, kind: 'string', value: utf8.decode(buf.subarray(p, p + n)), truncated: (trunc & (1 << i)) !== 0, fault: (fault & (1 << i)) !== 0 });
+      args.push({ index, kind: 'string', value: slotText(buf, slot), truncated: slot.truncated, fault: slot.fault });
     } else if (src === KfSrc.CRED) {
       // Empty when the cred was unreadable (fault bit set); anything else must be a whole struct kf_cred.
       if (n !== 0 && n !== CRED.size) throw new DecodeError('bad_record', op, `kfunc record: cred slot of ${n} bytes`);
       args.push({ index, kind: 'cred', cred: n === 0 ? null : decodeCred(buf, p) });
     } else throw new DecodeError('bad_record', op, `kfunc record: argument slot kind ${src}`);
-    p += n;
   }
   flush();
-  const commBytes = buf.subarray(o + M.comm, o + M.comm + 16);
-  const nul = commBytes.indexOf(0);
   return {
-    ktime: buf.readBigUInt64LE(o + C.ktime),
-    tgid: buf.readUInt32LE(o + M.tgid),
-    tid: buf.readUInt32LE(o + M.tid),
-    uid: buf.readUInt32LE(o + M.uid),
-    euid: buf.readUInt32LE(o + M.euid),
-    hookId: buf.readUInt32LE(o + M.hook_id),
-    slot: buf.readUInt16LE(o + M.slot),
-    selector: buf.readUInt8(o + M.selector),
+    ...common,
     action,
     errno: Math.abs(buf.readInt32LE(o + M.err)),
-    signal: buf.readUInt8(o + M.sig),
     monitor: (flags & KfMsgFlag.MONITOR) !== 0,
     site: buf.readUInt32LE(o + M.site),
-    gen: buf.readUInt32LE(o + M.gen),
     ret: (flags & KfMsgFlag.RETURN) !== 0 ? buf.readBigInt64LE(o + M.ret) : null,
-    comm: utf8.decode(nul >= 0 ? commBytes.subarray(0, nul) : commBytes),
-    cgroupId: buf.readBigUInt64LE(o + M.cgroup_id),
     args,
   };
 }

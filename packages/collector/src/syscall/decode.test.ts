@@ -62,6 +62,19 @@ describe('decodeSyscallRecord', () => {
     expect(r.args[1]).toMatchObject({ kind: 'string', value: '', fault: true });
   });
 
+  it('refuses an argument slot that overruns the record, a wrong opcode and an unknown action, naming each', () => {
+    const over = record();
+    over.writeUInt16LE(200, L.msg_generic_syscall.size + 14); // the string slot claims 200 bytes
+    expect(() => decodeSyscallRecord(over, 0, over.length)).toThrow('syscall record: argument slot 1 overruns the record');
+    const op = record();
+    op.writeUInt8(99, 0);
+    expect(() => decodeSyscallRecord(op, 0, op.length)).toThrow('unknown opcode 99');
+    const act = record();
+    act.writeUInt8(77, M.action);
+    expect(() => decodeSyscallRecord(act, 0, act.length)).toThrow('syscall record: unknown action 77');
+    expect(() => decodeSyscallRecord(record(), 0, 10)).toThrow('record of 10 bytes is shorter than the syscall record header');
+  });
+
   it('counts bad records in a batch and keeps going', () => {
     const good = record();
     const bad = Buffer.from(good);
