@@ -91,3 +91,60 @@ FUNC_INLINE bool sel__decide(void *counters, __u32 cnt_denied, __u32 cnt_monitor
 		bpf_get_current_comm((m)->comm, sizeof((m)->comm));                                        \
 		(m)->cgroup_id = bpf_get_current_cgroup_id();                                              \
 	} while (0)
+
+/* The header of one argument slot in a record (struct lsm_msg_arg and struct kf_msg_arg have this layout). */
+struct sel_slot_hdr {
+	__u8 src;
+	__u8 index;
+	__u16 len;
+};
+
+/*
+ * Append the hook's argument slots to a record's data (at most data_max bytes): per slot the header
+ * (src and idx: the backend's slot kind and source argument) and the payload — an int as u64 from
+ * ival, else the first slen bytes of str (no NUL). Sets bit i of *fault (unreadable) or *trunc (cut at
+ * SEL_STR_MAX - 1). Returns the bytes written.
+ */
+FUNC_INLINE __u32 sel__put_slots(struct sel_heap *h, struct sel_hook *hook, const __u8 *src, const __u8 *idx, char *data,
+				 const __u32 data_max, __u8 *fault, __u8 *trunc)
+{
+	__u32 pos = 0, i, len, p;
+
+	*fault = 0;
+	*trunc = 0;
+	for (i = 0; i < SEL_MAX_ARGS; i++) {
+		struct sel_slot_hdr *m;
+		__s32 n;
+
+		if (i >= hook->nargs)
+			break;
+		/* Offsets bounded where they are used (older verifiers lose bounds across spills). */
+		p = sel__idx(pos, 2047);
+		if (p > data_max - sizeof(*m) - SEL_STR_MAX)
+			break;
+		p = sel__idx(p, 2047);
+		m = (struct sel_slot_hdr *)&data[p];
+		m->src = src[i];
+		m->index = idx[i];
+		if (hook->args[i].kind == SEL_ARG_INT) {
+			__builtin_memcpy(&data[p + sizeof(*m)], &h->ival[i], 8);
+			m->len = 8;
+			pos = p + sizeof(*m) + 8;
+			continue;
+		}
+		n = h->slen[i];
+		if (n < 0) {
+			*fault |= 1 << i;
+			n = 0;
+		}
+		if (n > SEL_STR_MAX - 1)
+			n = SEL_STR_MAX - 1;
+		if (n == SEL_STR_MAX - 1)
+			*trunc |= 1 << i;
+		len = sel__idx(n, SEL_STR_MAX - 1); /* n <= 255 already */
+		bpf_probe_read_kernel(&data[p + sizeof(*m)], len, h->str[i].s);
+		m->len = len;
+		pos = p + sizeof(*m) + len;
+	}
+	return pos;
+}

@@ -25,6 +25,7 @@
 _Static_assert((int)KF_CNT_MATCHED == (int)SEL_CNT_MATCHED && (int)KF_CNT_RATE_LIMITED == (int)SEL_CNT_RATE_LIMITED &&
 	       (int)KF_CNT_NOPOST == (int)SEL_CNT_NOPOST && (int)KF_CNT_SIGNALS == (int)SEL_CNT_SIGNALS &&
 	       (int)KF_CNT_SIGNAL_FAIL == (int)SEL_CNT_SIGNAL_FAIL, "counter indices shared with enum sel_counter");
+_Static_assert(sizeof(struct kf_msg_arg) == sizeof(struct sel_slot_hdr), "slot header layout");
 
 #define KF_AF_INET 2
 #define KF_AF_INET6 10
@@ -343,49 +344,6 @@ FUNC_INLINE bool kf__int_src(__u8 src)
 	       src == KF_SRC_SK_DPORT || src == KF_SRC_SA_FAMILY || src == KF_SRC_SA_PORT;
 }
 
-/* Append the argument slots to the record; returns the number of data bytes. */
-FUNC_INLINE __u32 kf__put_args(struct sel_heap *h, struct kf_heap *kh, struct sel_hook *hook, struct kf_hook *ext)
-{
-	__u32 pos = 0, i, len, p;
-
-	kh->msg.fault = 0;
-	kh->msg.trunc = 0;
-	for (i = 0; i < SEL_MAX_ARGS; i++) {
-		struct kf_msg_arg *m;
-		__s32 n;
-
-		if (i >= hook->nargs)
-			break;
-		/* Offsets bounded where they are used (older verifiers lose bounds across spills). */
-		p = sel__idx(pos, 2047);
-		if (p > KF_DATA_MAX - sizeof(*m) - SEL_STR_MAX)
-			break;
-		p = sel__idx(p, 2047);
-		m = (struct kf_msg_arg *)&kh->data[p];
-		m->src = ext->src[i];
-		m->index = ext->idx[i];
-		if (hook->args[i].kind == SEL_ARG_INT) {
-			__builtin_memcpy(&kh->data[p + sizeof(*m)], &h->ival[i], 8);
-			m->len = 8;
-			pos = p + sizeof(*m) + 8;
-			continue;
-		}
-		n = h->slen[i];
-		if (n < 0) {
-			kh->msg.fault |= 1 << i;
-			n = 0;
-		}
-		if (n > SEL_STR_MAX - 1)
-			n = SEL_STR_MAX - 1;
-		if (n == SEL_STR_MAX - 1)
-			kh->msg.trunc |= 1 << i;
-		len = sel__idx(n, SEL_STR_MAX - 1); /* n <= 255 already */
-		bpf_probe_read_kernel(&kh->data[p + sizeof(*m)], len, h->str[i].s);
-		m->len = len;
-		pos = p + sizeof(*m) + len;
-	}
-	return pos;
-}
 
 /*
  * The first matching selector s (or SEL_MAX_SELECTORS: a hook without selectors) of the hook at chain
@@ -427,7 +385,7 @@ __noinline int kf__act(__u32 s, __u32 site, __u32 pos)
 	m->ret = 0;
 	m->pad = 0;
 	m->pad2 = 0;
-	len = kf__put_args(h, kh, hook, ext);
+	len = sel__put_slots(h, hook, ext->src, ext->idx, kh->data, KF_DATA_MAX, &m->fault, &m->trunc);
 	m->args_len = len;
 	if (m->fault)
 		m->common.flags |= KF_MSG_FAULT;

@@ -27,6 +27,7 @@
 _Static_assert((int)LSM_CNT_MATCHED == (int)SEL_CNT_MATCHED && (int)LSM_CNT_RATE_LIMITED == (int)SEL_CNT_RATE_LIMITED &&
 	       (int)LSM_CNT_NOPOST == (int)SEL_CNT_NOPOST && (int)LSM_CNT_SIGNALS == (int)SEL_CNT_SIGNALS &&
 	       (int)LSM_CNT_SIGNAL_FAIL == (int)SEL_CNT_SIGNAL_FAIL, "counter indices shared with enum sel_counter");
+_Static_assert(sizeof(struct lsm_msg_arg) == sizeof(struct sel_slot_hdr), "slot header layout");
 
 #define LSM_AF_INET 2
 #define LSM_AF_INET6 10
@@ -162,49 +163,6 @@ __noinline int lsm__read_arg(__u32 i)
 	return 0;
 }
 
-/* Append the argument slots to the record; returns the number of data bytes. */
-FUNC_INLINE __u32 lsm__put_args(struct sel_heap *h, struct lsm_heap *lh, struct sel_hook *hook, struct lsm_hook *ext)
-{
-	__u32 pos = 0, i, len, p;
-
-	lh->msg.fault = 0;
-	lh->msg.trunc = 0;
-	for (i = 0; i < SEL_MAX_ARGS; i++) {
-		struct lsm_msg_arg *m;
-		__s32 n;
-
-		if (i >= hook->nargs)
-			break;
-		/* Offsets bounded where they are used (older verifiers lose bounds across spills). */
-		p = lsm__idx(pos, 2047);
-		if (p > LSM_DATA_MAX - sizeof(*m) - SEL_STR_MAX)
-			break;
-		p = lsm__idx(p, 2047);
-		m = (struct lsm_msg_arg *)&lh->data[p];
-		m->src = ext->src[i];
-		m->index = ext->idx[i];
-		if (hook->args[i].kind == SEL_ARG_INT) {
-			__builtin_memcpy(&lh->data[p + sizeof(*m)], &h->ival[i], 8);
-			m->len = 8;
-			pos = p + sizeof(*m) + 8;
-			continue;
-		}
-		n = h->slen[i];
-		if (n < 0) {
-			lh->msg.fault |= 1 << i;
-			n = 0;
-		}
-		if (n > SEL_STR_MAX - 1)
-			n = SEL_STR_MAX - 1;
-		if (n == SEL_STR_MAX - 1)
-			lh->msg.trunc |= 1 << i;
-		len = lsm__idx(n, SEL_STR_MAX - 1); /* n <= 255 already */
-		bpf_probe_read_kernel(&lh->data[p + sizeof(*m)], len, h->str[i].s);
-		m->len = len;
-		pos = p + sizeof(*m) + len;
-	}
-	return pos;
-}
 
 /*
  * The first matching selector s (or SEL_MAX_SELECTORS: a hook without selectors) acts. Returns the
@@ -244,7 +202,7 @@ __noinline int lsm__act(__u32 s, __u32 hid)
 	m->sig = act.sig;
 	m->pad = 0;
 	m->pad2 = 0;
-	len = lsm__put_args(h, lh, hook, ext);
+	len = sel__put_slots(h, hook, ext->src, ext->idx, lh->data, LSM_DATA_MAX, &m->fault, &m->trunc);
 	m->args_len = len;
 	if (m->fault)
 		m->common.flags |= LSM_MSG_FAULT;
