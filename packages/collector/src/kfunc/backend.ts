@@ -17,6 +17,7 @@ import { decodeKfuncBatch, newKfuncDecodeStats, type KfuncDecodeStats, type RawK
 import { encodeKfuncGeneration, encodeSite, type EncodedKfuncGeneration } from './encode.js';
 import { KF, KF_LAYOUTS as L, KfCounter, type KfKindName } from './layout.js';
 import type { KfuncHook } from './types.js';
+import { stopAndDrain, perCpuCounter } from '../kernel-counters.js';
 
 export interface KfuncBackendOptions {
   /** Default bpf/.output/kfunc.o. */
@@ -341,12 +342,7 @@ export class KfuncBackend {
 
   stats(): KfuncBackendStats {
     if (this.final) return this.final;
-    const sum = (map: string, idx: number): number => {
-      const v = this.loaded ? this.base?.mapLookup(map, u32(idx)) : null;
-      let t = 0;
-      if (v) for (let off = 0; off + 8 <= v.length; off += 8) t += Number(v.readBigUInt64LE(off));
-      return t;
-    };
+    const sum = (map: string, idx: number): number => perCpuCounter(this.loaded ? this.base : null, map, idx);
     const kernel = {} as KfuncBackendStats['kernel'];
     for (const [name, idx] of Object.entries(KfCounter) as [keyof typeof KfCounter, number][]) kernel[name] = sum('kf_counters', idx);
     const live = this.written[this.gen]!;
@@ -382,13 +378,7 @@ export class KfuncBackend {
     this.sites.clear();
     for (const l of this.exeLinks) l.destroy();
     this.exeLinks = [];
-    if (this.reader) {
-      this.reader.stop();
-      const deadline = Date.now() + 5000;
-      while (this.batchesSeen < this.reader.stats().batches && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    }
+    if (this.reader) await stopAndDrain(this.reader, () => this.batchesSeen);
     if (this.base) {
       this.final = this.stats();
       this.base.close();

@@ -18,6 +18,7 @@ import { decodeLsmBatch, newLsmDecodeStats, type LsmDecodeStats, type RawLsmReco
 import { ALL_LSM_HOOK_IDS, encodeChain, encodeLsmGeneration, type EncodedLsmGeneration } from './encode.js';
 import { LSM_LAYOUTS as L, LsmCounter, LsmHookId, type LsmHookName } from './layout.js';
 import type { LsmHook } from './types.js';
+import { stopAndDrain, perCpuCounter } from '../kernel-counters.js';
 
 export interface LsmBackendOptions {
   /** Default bpf/.output/lsm.o. */
@@ -271,12 +272,7 @@ export class LsmBackend {
 
   stats(): LsmBackendStats {
     if (this.final) return this.final;
-    const sum = (map: string, idx: number): number => {
-      const v = this.loaded ? this.obj?.mapLookup(map, u32(idx)) : null;
-      let t = 0;
-      if (v) for (let off = 0; off + 8 <= v.length; off += 8) t += Number(v.readBigUInt64LE(off));
-      return t;
-    };
+    const sum = (map: string, idx: number): number => perCpuCounter(this.loaded ? this.obj : null, map, idx);
     const kernel = {} as LsmBackendStats['kernel'];
     for (const [name, idx] of Object.entries(LsmCounter) as [keyof typeof LsmCounter, number][]) kernel[name] = sum('lsm_counters', idx);
     const live = this.written[this.gen]!;
@@ -309,13 +305,7 @@ export class LsmBackend {
   async stop(): Promise<void> {
     for (const l of this.links.values()) l.destroy();
     this.links.clear();
-    if (this.reader) {
-      this.reader.stop();
-      const deadline = Date.now() + 5000;
-      while (this.batchesSeen < this.reader.stats().batches && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    }
+    if (this.reader) await stopAndDrain(this.reader, () => this.batchesSeen);
     if (this.obj) {
       this.final = this.stats();
       this.obj.close();

@@ -9,6 +9,7 @@ import { compileNetRules, type CompiledTables, type PrefixEntry } from './compil
 import { decodeConnectBatch, type ConnectReport } from './decode.js';
 import { NET_LAYOUTS, NET_MAPS, NET_PROGRAMS, NET_SENDMSG_PROGRAMS, NET_TABLE_MASKS, NetCounter } from './layout.js';
 import { validateNetRules, type NetRule } from './rules.js';
+import { stopAndDrain, perCpuCounters } from '../kernel-counters.js';
 
 export interface ConnectBackendOptions {
   /** Default bpf/.output/connect.o. */
@@ -171,12 +172,7 @@ export class ConnectBackend {
 
   stats(): ConnectBackendStats {
     if (this.final) return this.final;
-    const kernel = {} as ConnectBackendStats['kernel'];
-    for (const [name, idx] of Object.entries(NetCounter) as [keyof typeof NetCounter, number][]) {
-      kernel[name] = 0;
-      const v = this.loaded ? this.obj?.mapLookup(NET_MAPS.counters, u32(idx)) : null;
-      if (v) for (let off = 0; off + 8 <= v.length; off += 8) kernel[name] += Number(v.readBigUInt64LE(off));
-    }
+    const kernel: ConnectBackendStats['kernel'] = perCpuCounters(this.loaded ? this.obj : null, NET_MAPS.counters, NetCounter);
     return {
       generation: this.current?.gen ?? 0,
       enabled: this.enabled,
@@ -193,13 +189,7 @@ export class ConnectBackend {
   async stop(): Promise<void> {
     for (const l of this.links) l.destroy();
     this.links = [];
-    if (this.reader) {
-      this.reader.stop();
-      const deadline = Date.now() + 5000;
-      while (this.batchesSeen < this.reader.stats().batches && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    }
+    if (this.reader) await stopAndDrain(this.reader, () => this.batchesSeen);
     if (this.obj) {
       this.final = { ...this.stats(), enabled: false };
       this.obj.close();

@@ -5,6 +5,7 @@ import { decodeBatch, newDecodeStats, type DecodeStats } from '../abi/decode.js'
 import { KernelCounter, LAYOUTS } from '../abi/layout.js';
 import { bpfCall, native, type BpfLink, type BpfObject, type RingReader } from '../native.js';
 import { walkProcfs } from '../procfs/walk.js';
+import { stopAndDrain, perCpuCounters } from '../kernel-counters.js';
 
 export interface ProcessSensorOptions {
   objectPath: string;
@@ -105,12 +106,7 @@ export class ProcessSensor {
 
   counters(): SensorCounters {
     if (this.final) return this.final;
-    const kernel = {} as SensorCounters['kernel'];
-    for (const [name, idx] of Object.entries(KernelCounter) as [keyof typeof KernelCounter, number][]) {
-      kernel[name] = 0;
-      const v = this.loaded ? this.obj?.mapLookup('tg_counters', u32(idx)) : null;
-      if (v) for (let off = 0; off + 8 <= v.length; off += 8) kernel[name] += Number(v.readBigUInt64LE(off));
-    }
+    const kernel: SensorCounters['kernel'] = perCpuCounters(this.loaded ? this.obj : null, 'tg_counters', KernelCounter);
     return {
       kernel,
       reader: this.reader?.stats() ?? { records: 0, batches: 0, bytes: 0, droppedBatches: 0, droppedRecords: 0 },
@@ -126,13 +122,7 @@ export class ProcessSensor {
   async stop(): Promise<void> {
     for (const l of this.links) l.destroy();
     this.links = [];
-    if (this.reader) {
-      this.reader.stop();
-      const deadline = Date.now() + 5000;
-      while (this.batchesSeen < this.reader.stats().batches && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    }
+    if (this.reader) await stopAndDrain(this.reader, () => this.batchesSeen);
     if (this.obj) {
       this.final = this.counters();
       this.obj.close();

@@ -16,6 +16,7 @@ import { MSG_OP_GENERIC_SYSCALL, SEL, SEL_LAYOUTS as L, SelCounter } from './lay
 import { ProcessTables } from './process-tables.js';
 import { syscallName } from './syscalls.js';
 import type { SyscallHook } from './types.js';
+import { stopAndDrain, perCpuCounters } from '../kernel-counters.js';
 
 export interface SyscallBackendOptions {
   /** Default bpf/.output/generic.o. */
@@ -253,12 +254,7 @@ export class SyscallBackend {
 
   stats(): SyscallBackendStats {
     if (this.final) return this.final;
-    const kernel = {} as SyscallBackendStats['kernel'];
-    for (const [name, idx] of Object.entries(SelCounter) as [keyof typeof SelCounter, number][]) {
-      kernel[name] = 0;
-      const v = this.loaded ? this.obj?.mapLookup('sel_counters', u32(idx)) : null;
-      if (v) for (let off = 0; off + 8 <= v.length; off += 8) kernel[name] += Number(v.readBigUInt64LE(off));
-    }
+    const kernel: SyscallBackendStats['kernel'] = perCpuCounters(this.loaded ? this.obj : null, 'sel_counters', SelCounter);
     const live = this.written[this.gen]!;
     const entries = {} as Record<SetMap, number>;
     for (const m of Object.keys(SET_CAPACITY) as SetMap[]) entries[m] = live.get(m)?.length ?? 0;
@@ -281,13 +277,7 @@ export class SyscallBackend {
   async stop(): Promise<void> {
     for (const l of this.links.values()) l.destroy();
     this.links.clear();
-    if (this.reader) {
-      this.reader.stop();
-      const deadline = Date.now() + 5000;
-      while (this.batchesSeen < this.reader.stats().batches && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 5));
-      }
-    }
+    if (this.reader) await stopAndDrain(this.reader, () => this.batchesSeen);
     if (this.obj) {
       this.final = this.stats();
       this.obj.close();
