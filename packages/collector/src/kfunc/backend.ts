@@ -18,6 +18,7 @@ import { encodeKfuncGeneration, encodeSite, type EncodedKfuncGeneration } from '
 import { KF, KF_LAYOUTS as L, KfCounter, type KfKindName } from './layout.js';
 import type { KfuncHook } from './types.js';
 import { stopAndDrain, perCpuCounter } from '../kernel-counters.js';
+import { GenerationTables, SEL_ARRAYS, SEL_MAP_CAPACITY, selWrite, type GenerationWrite, type SelMap } from '../syscall/generation-tables.js';
 
 export interface KfuncBackendOptions {
   /** Default bpf/.output/kfunc.o. */
@@ -67,12 +68,7 @@ export const KFUNC_EXEC_PROGRAMS = ['sel_exec', 'sel_fork', 'sel_exit'] as const
 const ENTRY_PROGRAM: Record<KfKindName, string> = { fentry: 'kf_fentry', kprobe: 'kf_kprobe', fmod_ret: 'kf_fmodret', syscall: 'kf_sysret' };
 export const kfuncProgram = (kind: KfKindName | 'kretprobe', site: number): string => `${kind === 'kretprobe' ? 'kf_kretprobe' : ENTRY_PROGRAM[kind]}_${site}`;
 
-type SetMap = 'sel_str_eq' | 'sel_str_prefix' | 'sel_str_postfix' | 'sel_int_set' | 'sel_bin_ino' | 'sel_u32_set' | 'sel_hooks' | 'kf_hooks';
-const SET_CAPACITY: Record<SetMap, number> = {
-  sel_str_eq: SEL.SET_ENTRIES, sel_str_prefix: SEL.SET_ENTRIES, sel_str_postfix: SEL.SET_ENTRIES, sel_int_set: SEL.SET_ENTRIES,
-  sel_bin_ino: SEL.BIN_INO_ENTRIES, sel_u32_set: SEL.SET_ENTRIES, sel_hooks: 2 * SEL.MAX_HOOKS, kf_hooks: 2 * SEL.MAX_HOOKS,
-};
-const ONE = Buffer.from([1]);
+type SetMap = SelMap | 'kf_hooks';
 
 export class KfuncBackendError extends PeregrineError {
   override readonly name = 'KfuncBackendError';
@@ -100,7 +96,7 @@ export class KfuncBackend {
   private batchesSeen = 0;
   private gen = 0;
   private applies = 0;
-  private written: Map<SetMap, Buffer[]>[] = [new Map(), new Map()];
+  private readonly tables = new GenerationTables<SetMap>({ ...SEL_MAP_CAPACITY, kf_hooks: 2 * SEL.MAX_HOOKS }, { ...SEL_ARRAYS, kf_hooks: L.kf_hook.size });
   private hooksById = new Map<number, KfuncHook>();
   private liveHooks: KfuncHook[] = [];
   private final: KfuncBackendStats | null = null;
@@ -250,37 +246,12 @@ export class KfuncBackend {
     } catch (e) {
       throw new KfuncBackendError(`cannot apply ${hooks.length} kfunc hooks: ${(e as Error).message}`, { cause: e });
     }
-    const sets: [SetMap, Buffer[]][] = [
-      ['sel_str_eq', enc.strEq], ['sel_str_prefix', enc.strPrefix], ['sel_str_postfix', enc.strPostfix],
-      ['sel_int_set', enc.intSet], ['sel_bin_ino', enc.binIno], ['sel_u32_set', enc.u32Set],
-      ['sel_hooks', enc.hooks.map((h) => h.key)], ['kf_hooks', enc.ext.map((h) => h.key)],
-    ];
-    const liveSets = this.written[this.gen]!;
-    for (const [map, keys] of sets) {
-      const used = liveSets.get(map)?.length ?? 0;
-      if (used + keys.length > SET_CAPACITY[map]) {
-        throw new KfuncBackendError(`cannot apply: ${map} would need ${keys.length} entries next to the ${used} of the live generation (capacity ${SET_CAPACITY[map]})`);
-      }
-    }
-    // 1. Drop what the inactive generation held (written two applies ago); arrays are cleared.
-    const stale = this.written[next]!;
-    const zero: Partial<Record<SetMap, Buffer>> = { sel_hooks: Buffer.alloc(SL.sel_hook.size), kf_hooks: Buffer.alloc(L.kf_hook.size) };
-    for (const [map, keys] of stale) {
-      for (const k of keys) {
-        const z = zero[map];
-        if (z) base.mapUpdate(map, k, z, 0);
-        else base.mapDelete(map, k);
-      }
-    }
-    stale.clear();
-    // 2. Value sets, then the tables.
-    for (const [map, keys] of sets) stale.set(map, keys);
-    for (const [map, keys] of sets) {
-      if (map === 'sel_hooks' || map === 'kf_hooks') continue;
-      for (const k of keys) bpfCall(() => base.mapUpdate(map, k, ONE, 0));
-    }
-    for (const h of enc.hooks) bpfCall(() => base.mapUpdate('sel_hooks', h.key, h.value, 0));
-    for (const h of enc.ext) bpfCall(() => base.mapUpdate('kf_hooks', h.key, h.value, 0));
+    const write: GenerationWrite<SetMap> = selWrite(enc);
+    write.tables.push(['kf_hooks', enc.ext]);
+    const overflow = this.tables.overflow(this.gen, write);
+    if (overflow) throw new KfuncBackendError(`cannot apply: ${overflow}`);
+    // 1–2. Drop what the inactive generation held (written two applies ago); value sets, then the tables.
+    this.tables.write(base, next, write);
     // followForks and followChildren lineage (bits are never reused).
     this.procTables.write(base, enc);
     // 3. This generation's half of every site entry.
@@ -345,9 +316,7 @@ export class KfuncBackend {
     const sum = (map: string, idx: number): number => perCpuCounter(this.loaded ? this.base : null, map, idx);
     const kernel = {} as KfuncBackendStats['kernel'];
     for (const [name, idx] of Object.entries(KfCounter) as [keyof typeof KfCounter, number][]) kernel[name] = sum('kf_counters', idx);
-    const live = this.written[this.gen]!;
-    const entries = {} as Record<SetMap, number>;
-    for (const m of Object.keys(SET_CAPACITY) as SetMap[]) entries[m] = live.get(m)?.length ?? 0;
+    const entries = this.tables.entries(this.gen);
     return {
       kernel,
       selector: {
@@ -386,7 +355,7 @@ export class KfuncBackend {
       this.loaded = false;
     }
     this.reader = null;
-    this.written = [new Map(), new Map()];
+    this.tables.reset();
     this.procTables.reset();
     this.liveHooks = [];
     this.gen = 0;

@@ -19,6 +19,7 @@ import { ALL_LSM_HOOK_IDS, encodeChain, encodeLsmGeneration, type EncodedLsmGene
 import { LSM_LAYOUTS as L, LsmCounter, LsmHookId, type LsmHookName } from './layout.js';
 import type { LsmHook } from './types.js';
 import { stopAndDrain, perCpuCounter } from '../kernel-counters.js';
+import { GenerationTables, SEL_ARRAYS, SEL_MAP_CAPACITY, selWrite, type GenerationWrite, type SelMap } from '../syscall/generation-tables.js';
 
 export interface LsmBackendOptions {
   /** Default bpf/.output/lsm.o. */
@@ -65,12 +66,7 @@ export interface LsmBackendStats {
 export const LSM_EXEC_PROGRAMS = ['sel_exec', 'sel_fork', 'sel_exit'] as const;
 export const lsmProgram = (hook: LsmHookName): string => `lsm_${hook}`;
 
-type SetMap = 'sel_str_eq' | 'sel_str_prefix' | 'sel_str_postfix' | 'sel_int_set' | 'sel_bin_ino' | 'sel_u32_set' | 'sel_hooks' | 'lsm_hooks';
-const SET_CAPACITY: Record<SetMap, number> = {
-  sel_str_eq: SEL.SET_ENTRIES, sel_str_prefix: SEL.SET_ENTRIES, sel_str_postfix: SEL.SET_ENTRIES, sel_int_set: SEL.SET_ENTRIES,
-  sel_bin_ino: SEL.BIN_INO_ENTRIES, sel_u32_set: SEL.SET_ENTRIES, sel_hooks: 2 * SEL.MAX_HOOKS, lsm_hooks: 2 * SEL.MAX_HOOKS,
-};
-const ONE = Buffer.from([1]);
+type SetMap = SelMap | 'lsm_hooks';
 const HOOK_NAMES = Object.keys(LsmHookId) as LsmHookName[];
 
 export class LsmBackendError extends PeregrineError {
@@ -91,7 +87,7 @@ export class LsmBackend {
   private batchesSeen = 0;
   private gen = 0;
   private applies = 0;
-  private written: Map<SetMap, Buffer[]>[] = [new Map(), new Map()];
+  private readonly tables = new GenerationTables<SetMap>({ ...SEL_MAP_CAPACITY, lsm_hooks: 2 * SEL.MAX_HOOKS }, { ...SEL_ARRAYS, lsm_hooks: L.lsm_hook.size });
   private hooksById = new Map<number, LsmHook>();
   private liveHooks: LsmHook[] = [];
   private unavailable: LsmHookName[] = [];
@@ -198,37 +194,12 @@ export class LsmBackend {
     } catch (e) {
       throw new LsmBackendError(`cannot apply ${hooks.length} LSM hooks: ${(e as Error).message}`, { cause: e });
     }
-    const sets: [SetMap, Buffer[]][] = [
-      ['sel_str_eq', enc.strEq], ['sel_str_prefix', enc.strPrefix], ['sel_str_postfix', enc.strPostfix],
-      ['sel_int_set', enc.intSet], ['sel_bin_ino', enc.binIno], ['sel_u32_set', enc.u32Set],
-      ['sel_hooks', enc.hooks.map((h) => h.key)], ['lsm_hooks', enc.ext.map((h) => h.key)],
-    ];
-    const live = this.written[this.gen]!;
-    for (const [map, keys] of sets) {
-      const used = live.get(map)?.length ?? 0;
-      if (used + keys.length > SET_CAPACITY[map]) {
-        throw new LsmBackendError(`cannot apply: ${map} would need ${keys.length} entries next to the ${used} of the live generation (capacity ${SET_CAPACITY[map]})`);
-      }
-    }
-    // 1. Drop what the inactive generation held (written two applies ago); arrays are cleared.
-    const stale = this.written[next]!;
-    const zero: Partial<Record<SetMap, Buffer>> = { sel_hooks: Buffer.alloc(SL.sel_hook.size), lsm_hooks: Buffer.alloc(L.lsm_hook.size) };
-    for (const [map, keys] of stale) {
-      for (const k of keys) {
-        const z = zero[map];
-        if (z) obj.mapUpdate(map, k, z, 0);
-        else obj.mapDelete(map, k);
-      }
-    }
-    stale.clear();
-    // 2. Value sets, then the tables.
-    for (const [map, keys] of sets) stale.set(map, keys);
-    for (const [map, keys] of sets) {
-      if (map === 'sel_hooks' || map === 'lsm_hooks') continue;
-      for (const k of keys) bpfCall(() => obj.mapUpdate(map, k, ONE, 0));
-    }
-    for (const h of enc.hooks) bpfCall(() => obj.mapUpdate('sel_hooks', h.key, h.value, 0));
-    for (const h of enc.ext) bpfCall(() => obj.mapUpdate('lsm_hooks', h.key, h.value, 0));
+    const write: GenerationWrite<SetMap> = selWrite(enc);
+    write.tables.push(['lsm_hooks', enc.ext]);
+    const overflow = this.tables.overflow(this.gen, write);
+    if (overflow) throw new LsmBackendError(`cannot apply: ${overflow}`);
+    // 1–2. Drop what the inactive generation held (written two applies ago); value sets, then the tables.
+    this.tables.write(obj, next, write);
     // followForks and followChildren lineage (bits are never reused).
     this.procTables.write(obj, enc);
     // 3. This generation's half of every chain.
@@ -275,9 +246,7 @@ export class LsmBackend {
     const sum = (map: string, idx: number): number => perCpuCounter(this.loaded ? this.obj : null, map, idx);
     const kernel = {} as LsmBackendStats['kernel'];
     for (const [name, idx] of Object.entries(LsmCounter) as [keyof typeof LsmCounter, number][]) kernel[name] = sum('lsm_counters', idx);
-    const live = this.written[this.gen]!;
-    const entries = {} as Record<SetMap, number>;
-    for (const m of Object.keys(SET_CAPACITY) as SetMap[]) entries[m] = live.get(m)?.length ?? 0;
+    const entries = this.tables.entries(this.gen);
     return {
       kernel,
       selector: {
@@ -313,7 +282,7 @@ export class LsmBackend {
       this.loaded = false;
     }
     this.reader = null;
-    this.written = [new Map(), new Map()];
+    this.tables.reset();
     this.procTables.reset();
     this.liveHooks = [];
     this.gen = 0;

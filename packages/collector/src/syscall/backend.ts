@@ -12,11 +12,12 @@ import { bpfCall, native, type BpfLink, type BpfObject, type RingReader } from '
 import { PeregrineError } from '@peregrine/events';
 import { decodeSyscallBatch, newSyscallDecodeStats, type RawSyscallRecord, type SyscallDecodeStats } from './decode.js';
 import { encodeGeneration, encodeNr, nrUsed, type EncodedGeneration } from './encode.js';
-import { MSG_OP_GENERIC_SYSCALL, SEL, SEL_LAYOUTS as L, SelCounter } from './layout.js';
+import { MSG_OP_GENERIC_SYSCALL, SEL_LAYOUTS as L, SelCounter } from './layout.js';
 import { ProcessTables } from './process-tables.js';
 import { syscallName } from './syscalls.js';
 import type { SyscallHook } from './types.js';
 import { stopAndDrain, perCpuCounters } from '../kernel-counters.js';
+import { GenerationTables, SEL_ARRAYS, SEL_MAP_CAPACITY, selWrite, type SelMap } from './generation-tables.js';
 
 export interface SyscallBackendOptions {
   /** Default bpf/.output/generic.o. */
@@ -61,12 +62,7 @@ export interface SyscallBackendStats {
 
 export const SYSCALL_PROGRAMS = { enter: 'sel_sys_enter', exit: 'sel_sys_exit', exec: 'sel_exec', fork: 'sel_fork', exitProc: 'sel_exit' } as const;
 
-type SetMap = 'sel_str_eq' | 'sel_str_prefix' | 'sel_str_postfix' | 'sel_int_set' | 'sel_bin_ino' | 'sel_u32_set' | 'sel_hooks';
-const SET_CAPACITY: Record<SetMap, number> = {
-  sel_str_eq: SEL.SET_ENTRIES, sel_str_prefix: SEL.SET_ENTRIES, sel_str_postfix: SEL.SET_ENTRIES, sel_int_set: SEL.SET_ENTRIES,
-  sel_bin_ino: SEL.BIN_INO_ENTRIES, sel_u32_set: SEL.SET_ENTRIES, sel_hooks: 2 * SEL.MAX_HOOKS,
-};
-const ONE = Buffer.from([1]);
+type SetMap = SelMap;
 
 export class SyscallBackendError extends PeregrineError {
   override readonly name = 'SyscallBackendError';
@@ -84,8 +80,7 @@ export class SyscallBackend {
   private batchesSeen = 0;
   private gen = 0;
   private applies = 0;
-  /** Keys written for each generation, deleted before that generation is written again. */
-  private written: Map<SetMap, Buffer[]>[] = [new Map(), new Map()];
+  private readonly tables = new GenerationTables<SelMap>(SEL_MAP_CAPACITY, SEL_ARRAYS);
   private hooksById = new Map<number, SyscallHook>();
   private liveHooks: SyscallHook[] = [];
   private prevHooks: SyscallHook[] = [];
@@ -174,40 +169,11 @@ export class SyscallBackend {
     } catch (e) {
       throw new SyscallBackendError(`cannot apply ${hooks.length} syscall hooks: ${(e as Error).message}`, { cause: e });
     }
-    const sets: [SetMap, Buffer[]][] = [
-      ['sel_str_eq', enc.strEq], ['sel_str_prefix', enc.strPrefix], ['sel_str_postfix', enc.strPostfix],
-      ['sel_int_set', enc.intSet], ['sel_bin_ino', enc.binIno], ['sel_u32_set', enc.u32Set],
-      ['sel_hooks', enc.hooks.map((h) => h.key)],
-    ];
-    const live = this.written[this.gen]!;
-    for (const [map, keys] of sets) {
-      const used = live.get(map)?.length ?? 0;
-      if (used + keys.length > SET_CAPACITY[map]) {
-        throw new SyscallBackendError(
-          `cannot apply: ${map} would need ${keys.length} entries next to the ${used} of the live generation (capacity ${SET_CAPACITY[map]})`,
-        );
-      }
-    }
-
-    // 1. Drop what the inactive generation held (written two applies ago).
-    const stale = this.written[next]!;
-    const zeroHook = Buffer.alloc(L.sel_hook.size);
-    for (const [map, keys] of stale) {
-      // sel_hooks is an array: its entries are cleared, not deleted.
-      for (const k of keys) {
-        if (map === 'sel_hooks') obj.mapUpdate(map, k, zeroHook, 0);
-        else obj.mapDelete(map, k);
-      }
-    }
-    stale.clear();
-    // 2. Value sets, then hook tables.
-    // (Recorded before writing: keys of an apply that fails half-way are deleted by the next one.)
-    for (const [map, keys] of sets) stale.set(map, keys);
-    for (const [map, keys] of sets) {
-      if (map === 'sel_hooks') continue;
-      for (const k of keys) bpfCall(() => obj.mapUpdate(map, k, ONE, 0));
-    }
-    for (const h of enc.hooks) bpfCall(() => obj.mapUpdate('sel_hooks', h.key, h.value, 0));
+    const write = selWrite(enc);
+    const overflow = this.tables.overflow(this.gen, write);
+    if (overflow) throw new SyscallBackendError(`cannot apply: ${overflow}`);
+    // 1–2. Drop what the inactive generation held (written two applies ago); value sets, then hook tables.
+    this.tables.write(obj, next, write);
     // 3. followForks and followChildren lineage (bits are never reused).
     this.procTables.write(obj, enc);
     this.opts.beforeFlip?.(obj, hooks, enc);
@@ -255,9 +221,7 @@ export class SyscallBackend {
   stats(): SyscallBackendStats {
     if (this.final) return this.final;
     const kernel: SyscallBackendStats['kernel'] = perCpuCounters(this.loaded ? this.obj : null, 'sel_counters', SelCounter);
-    const live = this.written[this.gen]!;
-    const entries = {} as Record<SetMap, number>;
-    for (const m of Object.keys(SET_CAPACITY) as SetMap[]) entries[m] = live.get(m)?.length ?? 0;
+    const entries = this.tables.entries(this.gen);
     return {
       kernel,
       reader: this.reader?.stats() ?? { records: 0, batches: 0, bytes: 0, droppedBatches: 0, droppedRecords: 0 },
@@ -285,7 +249,7 @@ export class SyscallBackend {
       this.loaded = false;
     }
     this.reader = null;
-    this.written = [new Map(), new Map()];
+    this.tables.reset();
     this.nrs.clear();
     this.procTables.reset();
     this.gen = 0;
