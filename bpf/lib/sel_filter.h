@@ -401,7 +401,7 @@ __noinline int sel__match_selector(__u32 s)
 		if (i >= sel->npidf)
 			break;
 		k.id = SEL_ID(h->gen, h->slot, si, SEL_FILT_PID + i);
-		k.v = h->tgid;
+		k.v = f->ns ? h->nspid : h->tgid;
 		found = bpf_map_lookup_elem(&sel_u32_set, &k) != NULL;
 		if (!found && f->follow)
 			found = (h->lineage & f->follow_mask) != 0;

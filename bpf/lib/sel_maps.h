@@ -208,6 +208,7 @@ struct sel_heap {
 	/* A path slot's inode (path_slot.h; 0: none, or not a path), matched by Equal/NotEqual in sel_bin_ino. */
 	__u64 fino[SEL_MAX_ARGS];
 	__u32 fdev[SEL_MAX_ARGS];
+	__u32 nspid;         /* isNamespacePID: the tgid in the process's own (innermost) pid namespace, 0 unknown */
 };
 
 /** @brief Per-CPU scratch for one evaluation (too big for the 512-byte stack). */

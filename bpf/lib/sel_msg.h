@@ -101,6 +101,7 @@ enum sel_rl_scope { SEL_RL_THREAD = 0, SEL_RL_PROCESS = 1, SEL_RL_GLOBAL = 2 };
 #define SEL_HOOK_PEXE_REV 0x100 /* ... with Postfix */
 #define SEL_HOOK_TP 0x200      /* a `tracepoints:` hook: records carry MSG_OP_GENERIC_TRACEPOINT */
 #define SEL_HOOK_FC 0x400      /* some binaries filter has followChildren (sel_fc_lineage) */
+#define SEL_HOOK_NSPID 0x800   /* some matchPIDs filter has isNamespacePID (sel_heap.nspid) */
 
 struct sel_arg {
 	__u8 index;    /* syscall argument 0..5 */
@@ -132,7 +133,8 @@ struct sel_binf {
 struct sel_pidf {
 	__u8 op;     /* SEL_IN / SEL_NOTIN on the tgid */
 	__u8 follow; /* followForks: also the descendants of the listed pids (follow_mask bits of sel_lineage) */
-	__u16 pad;
+	__u8 ns;     /* isNamespacePID: compare the tgid as the process's own pid namespace numbers it (never with follow) */
+	__u8 pad;
 	__u32 pad2;
 	__u64 follow_mask;
 };

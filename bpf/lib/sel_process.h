@@ -2,8 +2,9 @@
 /*
  * The process attributes a hook's selectors need, loaded into the selector heap once per evaluation:
  * the executable (matchBinaries), the parent's executable and followChildren lineage
- * (matchParentBinaries), capabilities, namespaces, and the followForks lineage (matchPIDs). Shared by
- * every backend on the selector engine (syscall, tracepoint, kernel-function programs).
+ * (matchParentBinaries), capabilities, namespaces, the pid in the process's own pid namespace and the
+ * followForks lineage (matchPIDs). Shared by every backend on the selector engine (syscall, tracepoint,
+ * kernel-function programs).
  */
 #pragma once
 #include "vmlinux.h"
@@ -35,6 +36,19 @@ FUNC_INLINE void sel__load_parent(struct sel_heap *h, struct task_struct *task, 
 	bpf_probe_read_kernel(h->pexe.s, SEL_STR_MAX, e->path);
 	if (flags & SEL_HOOK_PEXE_REV)
 		sel__reverse(SEL_MAX_ARGS + 1);
+}
+
+/*
+ * The upid of `pid` at its own level: its number and namespace in the innermost pid namespace it lives
+ * in (probe reads). False for a level of 32, the deepest nesting the kernel allows.
+ */
+FUNC_INLINE bool sel__upid(struct pid *pid, struct upid *out)
+{
+	unsigned int level = BPF_CORE_READ(pid, level);
+
+	if (level >= 32)
+		return false;
+	return bpf_core_read(out, sizeof(*out), &pid->numbers[level]) == 0;
 }
 
 FUNC_INLINE void sel__load_process(struct sel_heap *h, __u32 flags)
@@ -73,8 +87,6 @@ FUNC_INLINE void sel__load_process(struct sel_heap *h, __u32 flags)
 	}
 	if (flags & SEL_HOOK_NS) {
 		struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
-		struct pid *pid = BPF_CORE_READ(task, thread_pid);
-		unsigned int level = BPF_CORE_READ(pid, level);
 		struct upid upid = {};
 
 		h->ns[SEL_NS_UTS] = BPF_CORE_READ(nsp, uts_ns, ns.inum);
@@ -91,10 +103,14 @@ FUNC_INLINE void sel__load_process(struct sel_heap *h, __u32 flags)
 		}
 		h->ns[SEL_NS_USER] = BPF_CORE_READ(task, cred, user_ns, ns.inum);
 		h->ns[SEL_NS_PID] = 0;
-		if (level < 32) {
-			bpf_core_read(&upid, sizeof(upid), &pid->numbers[level]);
+		if (sel__upid(BPF_CORE_READ(task, thread_pid), &upid))
 			h->ns[SEL_NS_PID] = BPF_CORE_READ(upid.ns, ns.inum);
-		}
+	}
+	if (flags & SEL_HOOK_NSPID) {
+		/* The group leader's number: the process id (tgid) as its pid namespace sees it, as getpid() returns. */
+		struct upid upid = {};
+
+		h->nspid = sel__upid(BPF_CORE_READ(task, group_leader, thread_pid), &upid) ? upid.nr : 0;
 	}
 	if (flags & SEL_HOOK_FOLLOW) {
 		__u64 *l = bpf_map_lookup_elem(&sel_lineage, &h->tgid);

@@ -171,6 +171,16 @@ describe('planner', () => {
     expect(planPolicy(p, here, all).errors[0]?.message).toMatch(/cannot evaluate matchNamespaces/);
   });
 
+  it('gives matchPIDs isNamespacePID to the in-kernel engines; fanotify and cgroup/connect fallbacks refuse matchPIDs', () => {
+    const pids = '    - matchPIDs: [{operator: NotIn, isNamespacePID: true, values: [1]}]\n';
+    const exec = parsePolicies(lsm(pids), 'x')[0]!;
+    expect(planPolicy(exec, vm, all).hooks[0]?.backend).toBe('bpf_lsm');
+    expect(planPolicy(exec, here, all).errors[0]?.message).toMatch(/fanotify FAN_OPEN_EXEC_PERM.*cannot evaluate matchPIDs/);
+    const conn = parsePolicies(lsm(pids, '    args: [{index: 0, type: sock}]\n', 'socket_connect'), 'x')[0]!;
+    expect(planPolicy(conn, here, all).errors[0]?.message).toMatch(/cgroup\/connect4.*cannot evaluate matchPIDs/);
+    expect(planPolicy(parsePolicies(kp(pids.replace('    -', '    selectors:\n    -')), 'x')[0]!, here, all).hooks[0]?.backend).toBe('syscall_tracepoint');
+  });
+
   it('gives matchParentBinaries and followChildren to BPF LSM; its fanotify fallback cannot evaluate the parent', () => {
     const p = parsePolicies(lsm(
       '    - matchParentBinaries: [{operator: In, values: [/bin/sh]}]\n' +

@@ -6,7 +6,7 @@ import { ConfigError } from '@peregrine/events';
 import { parsePolicies, policyMode } from '@peregrine/policy';
 import { compileSyscallHook, kernelDev, narrowValue, parseDurationMs, type KprobeSpecInput } from './compile.js';
 import { encodeGeneration, encodeNr, nrUsed } from './encode.js';
-import { SEL, SEL_LAYOUTS as L, selId } from './layout.js';
+import { Filt, HookFlag, SEL, SEL_LAYOUTS as L, SetOp, selId } from './layout.js';
 import { SYSCALLS_X86_64, syscallNumber } from './syscalls.js';
 
 const POLICY = `
@@ -86,7 +86,7 @@ describe('compileSyscallHook', () => {
         ],
         matchParentBinaries: [{ operator: 'Prefix', values: ['/bin/'], followChildren: true }],
         matchBinaries: [{ operator: 'In', values: ['relative/path'], followChildren: true }],
-        matchPIDs: [{ operator: 'In', isNamespacePID: true, values: [1] }],
+        matchPIDs: [{ operator: 'In', isNamespacePID: true, values: [1] }, { operator: 'NotIn', isNamespacePID: true, followForks: true, values: [1] }],
         matchCapabilities: [{ type: 'Effective', operator: 'In', values: ['CAP_NOPE'] }],
         matchActions: [{ action: 'Override', argError: -1 }, { action: 'Signal' }, { action: 'NoPost', rateLimit: '1m' }],
       }],
@@ -101,7 +101,7 @@ describe('compileSyscallHook', () => {
       'spec.kprobes[0].selectors[0].matchArgs[3].values: at least one value is required',
       "spec.kprobes[0].selectors[0].matchBinaries[0].values[0]: 'relative/path' is not an absolute path (executables are matched by their resolved absolute path)",
       'spec.kprobes[0].selectors[0].matchParentBinaries[0].followChildren: followChildren applies to the In and NotIn operators only (not Prefix)',
-      'spec.kprobes[0].selectors[0].matchPIDs[0].isNamespacePID: isNamespacePID is not supported by the syscall_tracepoint backend (host pids only)',
+      'spec.kprobes[0].selectors[0].matchPIDs[1].isNamespacePID: isNamespacePID cannot be combined with followForks (descendants are followed by host pid): list host pids with followForks, or drop followForks',
       "spec.kprobes[0].selectors[0].matchCapabilities[0].values[0]: unknown capability 'CAP_NOPE'",
       'spec.kprobes[0].selectors[0].matchActions[0].action: Override cannot be honoured from a syscall tracepoint (the syscall runs anyway): it needs fmod_ret or BPF LSM; use Sigkill, or an lsmhooks entry',
       'spec.kprobes[0].selectors[0].matchActions[1].argSig: Signal needs argSig (the signal number)',
@@ -174,6 +174,40 @@ describe('encodeGeneration', () => {
     const next = encodeNr(nr, 0, undefined);
     expect(nrUsed(next, 1)).toBe(true);
     expect(nrUsed(next, 0)).toBe(false);
+  });
+
+  it('matchPIDs isNamespacePID: the ns byte of sel_pidf and SEL_HOOK_NSPID, host-pid filters unchanged', () => {
+    const h = compileSyscallHook('p', {
+      call: 'sys_openat', syscall: true,
+      selectors: [
+        { matchPIDs: [{ operator: 'In', values: [100] }, { operator: 'NotIn', isNamespacePID: true, values: [1, 2] }] },
+        { matchPIDs: [{ operator: 'In', followForks: true, values: [200] }] },
+      ],
+    }, 'enforce', { id: 9 });
+    expect(h.selectors[0]!.matchPIDs).toEqual([
+      { operator: 'In', followForks: false, values: [100] },
+      { operator: 'NotIn', followForks: false, namespacePid: true, values: [1, 2] },
+    ]);
+    const enc = encodeGeneration([h], 0, () => 5);
+    const v = enc.hooks[0]!.value;
+    const H = L.sel_hook.fields;
+    const P = L.sel_pidf.fields;
+    const pidf = (sel: number, f: number): number => H.sel + sel * L.sel_selector.size + L.sel_selector.fields.pidf + f * L.sel_pidf.size;
+    expect(v.readUInt32LE(H.flags) & HookFlag.NSPID).toBe(HookFlag.NSPID);
+    expect(v.readUInt32LE(H.flags) & HookFlag.FOLLOW).toBe(HookFlag.FOLLOW);
+    expect(v.readUInt8(pidf(0, 0) + P.ns)).toBe(0);
+    expect([v.readUInt8(pidf(0, 1) + P.op), v.readUInt8(pidf(0, 1) + P.ns), v.readUInt8(pidf(0, 1) + P.follow)]).toEqual([SetOp.NotIn, 1, 0]);
+    expect([v.readUInt8(pidf(1, 0) + P.ns), v.readUInt8(pidf(1, 0) + P.follow)]).toEqual([0, 1]);
+    // The values go to sel_u32_set under the filter's id, as host pids do.
+    const keys = enc.u32Set.map((k) => [k.readUInt32LE(0), k.readUInt32LE(4)]);
+    expect(keys).toContainEqual([selId(0, 0, 0, Filt.PID + 1), 2]);
+    // Without isNamespacePID no hook pays for the read.
+    const host = compileSyscallHook('p', { call: 'sys_openat', syscall: true, selectors: [{ matchPIDs: [{ operator: 'In', values: [1] }] }] }, 'enforce', { id: 10 });
+    expect(encodeGeneration([host], 0, () => 0).hooks[0]!.value.readUInt32LE(H.flags) & HookFlag.NSPID).toBe(0);
+    // A hand-built hook with both flags is refused by the encoder too.
+    const both = structuredClone(h);
+    both.selectors[0]!.matchPIDs[1]!.followForks = true;
+    expect(() => encodeGeneration([both], 0, () => 0)).toThrow(/isNamespacePID cannot follow forks/);
   });
 
   it('refuses more hooks than the tables hold and more than SEL_MAX_CHAIN on one syscall', () => {

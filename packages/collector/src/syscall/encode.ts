@@ -234,6 +234,11 @@ function encodeHook(
       const F = L.sel_pidf.fields;
       const id = selId(gen, slot, si, Filt.PID + fi);
       v.writeUInt8(SetOp[f.operator], fo + F.op);
+      if (f.namespacePid) {
+        if (f.followForks) throw new EncodeError(`hook ${hook.id}: matchPIDs with isNamespacePID cannot follow forks`);
+        flags |= HookFlag.NSPID;
+        v.writeUInt8(1, fo + F.ns);
+      }
       let mask = 0n;
       for (const pid of f.values) {
         out.u32Set.push(u32Key(id, pid));

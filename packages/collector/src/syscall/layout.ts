@@ -56,6 +56,7 @@ export function selId(gen: number, slot: number, sel: number, filt: number): num
 
 export const HookFlag = {
   MONITOR: 0x1, RETURN: 0x2, EXE: 0x4, CRED: 0x8, NS: 0x10, EXE_REV: 0x20, FOLLOW: 0x40, PEXE: 0x80, PEXE_REV: 0x100, TP: 0x200, FC: 0x400,
+  NSPID: 0x800,
 } as const;
 export const MsgFlag = { MONITOR: 0x1, RETURN: 0x2, FAULT: 0x4, TRUNC: 0x8 } as const;
 export const ActionTaken = { POST: 1, SIGKILL: 2, SIGNAL: 3 } as const;
@@ -73,7 +74,7 @@ export const SEL_LAYOUTS = {
   sel_arg: { size: 8, fields: { index: 0, kind: 1, size: 2, is_signed: 3, size_arg: 4, reverse: 5, pad: 6 } },
   sel_argf: { size: 72, fields: { arg: 0, op: 1, nranges: 2, is_signed: 3, pad: 4, a: 8, b: 40 } },
   sel_binf: { size: 4, fields: { op: 0, parent: 1, follow: 2, pad: 3 } },
-  sel_pidf: { size: 16, fields: { op: 0, follow: 1, pad: 2, pad2: 4, follow_mask: 8 } },
+  sel_pidf: { size: 16, fields: { op: 0, follow: 1, ns: 2, pad: 3, pad2: 4, follow_mask: 8 } },
   sel_nsf: { size: 4, fields: { kind: 0, op: 1, pad: 2 } },
   sel_capf: { size: 16, fields: { type: 0, op: 1, pad: 2, pad2: 4, mask: 8 } },
   sel_action: { size: 16, fields: { post: 0, sig: 1, rl_scope: 2, pad: 3, pad2: 4, rl_ns: 8 } },

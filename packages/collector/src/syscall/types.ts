@@ -67,6 +67,8 @@ export interface PidFilter {
   operator: 'In' | 'NotIn';
   /** Also every descendant forked after the backend started (or found under the pid in /proc at apply). */
   followForks: boolean;
+  /** isNamespacePID: the values are pids as the process's own pid namespace numbers it (never with followForks). */
+  namespacePid?: boolean;
   values: number[];
 }
 
