@@ -4,7 +4,7 @@
 // decodeKfuncBatch, never thrown through.
 import { DecodeError } from '@peregrine/events';
 import { decodeFramedBatch } from '../abi/decode.js';
-import { argSlots, readSelectorRecord, slotText, type SelectorRecordLayout } from '../abi/selector-record.js';
+import { argSlots, readSelectorRecord, slotText, type SelectorRecordCommon, type SelectorRecordLayout } from '../abi/selector-record.js';
 import { formatAddress } from '../net/cidr.js';
 import { KF_LAYOUTS, KfActionTaken, KfMsgFlag, KfSrc, MSG_OP_KFUNC } from './layout.js';
 
@@ -42,26 +42,15 @@ export interface KfuncCred {
   userNs: { level: number; uid: number; gid: number; inum: number };
 }
 
-export interface RawKfuncRecord {
-  ktime: bigint;
-  tgid: number;
-  tid: number;
-  uid: number;
-  euid: number;
-  hookId: number;
-  slot: number;
-  selector: number;
+/** One record as the kernel wrote it: who acted, which hook and selector (SelectorRecordCommon), and this backend's fields. */
+export interface RawKfuncRecord extends SelectorRecordCommon {
   action: 'post' | 'sigkill' | 'signal' | 'override';
   /** The errno returned (Override), or withheld in monitor mode; 0 none. */
   errno: number;
-  signal: number;
   monitor: boolean;
   site: number;
-  gen: number;
   /** The function's return value (return: true hooks), else null. */
   ret: bigint | null;
-  comm: string;
-  cgroupId: bigint;
   args: KfuncArgValue[];
 }
 

@@ -4,7 +4,7 @@
 // decodeLsmBatch, never thrown through.
 import { DecodeError } from '@peregrine/events';
 import { decodeFramedBatch } from '../abi/decode.js';
-import { argSlots, readSelectorRecord, slotText, type SelectorRecordLayout } from '../abi/selector-record.js';
+import { argSlots, readSelectorRecord, slotText, type SelectorRecordCommon, type SelectorRecordLayout } from '../abi/selector-record.js';
 import { formatAddress } from '../net/cidr.js';
 import { LSM_LAYOUTS, LsmActionTaken, LsmHookId, LsmMsgFlag, LsmSrc, MSG_OP_LSM, type LsmHookName } from './layout.js';
 
@@ -19,24 +19,13 @@ export type LsmArgValue =
   | { index: number; kind: 'path'; type: 'linux_binprm' | 'file' | 'path'; path: string; truncated: boolean; fault: boolean }
   | { index: number; kind: 'sockaddr'; family: number; familyName: string; addr: string; port: number };
 
-export interface RawLsmRecord {
-  ktime: bigint;
-  tgid: number;
-  tid: number;
-  uid: number;
-  euid: number;
-  hookId: number;
-  slot: number;
-  selector: number;
+/** One record as the kernel wrote it: who acted, which hook and selector (SelectorRecordCommon), and this backend's fields. */
+export interface RawLsmRecord extends SelectorRecordCommon {
   action: 'post' | 'sigkill' | 'signal' | 'override';
   /** The errno returned (Override), or withheld in monitor mode; 0 none. */
   errno: number;
-  signal: number;
   monitor: boolean;
   lsmHook: LsmHookName | null;
-  gen: number;
-  comm: string;
-  cgroupId: bigint;
   args: LsmArgValue[];
 }
 

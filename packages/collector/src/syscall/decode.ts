@@ -3,7 +3,7 @@
 // no hook table. Bad records become DecodeErrors, counted by decodeSyscallBatch, never thrown through.
 import { DecodeError } from '@peregrine/events';
 import { decodeFramedBatch } from '../abi/decode.js';
-import { argSlots, readSelectorRecord, slotText, type SelectorRecordLayout } from '../abi/selector-record.js';
+import { argSlots, readSelectorRecord, slotText, type SelectorRecordCommon, type SelectorRecordLayout } from '../abi/selector-record.js';
 import { ActionTaken, ArgKind, MSG_OP_GENERIC_SYSCALL, MsgFlag, SEL_LAYOUTS } from './layout.js';
 
 const M = SEL_LAYOUTS.msg_generic_syscall.fields;
@@ -14,25 +14,13 @@ export type SyscallArgValue =
   | { index: number; kind: 'int'; value: bigint }
   | { index: number; kind: 'string' | 'buf'; value: string; bytes: Buffer; fault: boolean; truncated: boolean };
 
-/** One record as the kernel wrote it. */
-export interface RawSyscallRecord {
-  ktime: bigint;
-  tgid: number;
-  tid: number;
-  uid: number;
-  euid: number;
-  hookId: number;
-  slot: number;
-  selector: number;
+/** One record as the kernel wrote it: who acted, which hook and selector (SelectorRecordCommon), and this backend's fields. */
+export interface RawSyscallRecord extends SelectorRecordCommon {
   action: 'post' | 'sigkill' | 'signal';
-  signal: number;
   monitor: boolean;
   nr: number;
   /** The return value, for hooks with `return: true`. */
   ret: bigint | null;
-  gen: number;
-  comm: string;
-  cgroupId: bigint;
   args: SyscallArgValue[];
 }
 

@@ -4,6 +4,7 @@
 // and checks capacity next to the live generation. Shared by the syscall, BPF LSM and kernel-function
 // backends (each adds its own extension table to the selector engine's maps).
 import { bpfCall, type BpfObject } from '../native.js';
+import type { EncodedGeneration } from './encode.js';
 import { SEL, SEL_LAYOUTS as L } from './layout.js';
 
 /** The selector engine's maps every backend writes: value sets (key → 1) and sel_hooks. */
@@ -15,15 +16,7 @@ export const SEL_MAP_CAPACITY: Record<SelMap, number> = {
 };
 
 /** What encodeGeneration produced for the selector engine's maps. */
-export interface EncodedSelTables {
-  strEq: Buffer[];
-  strPrefix: Buffer[];
-  strPostfix: Buffer[];
-  intSet: Buffer[];
-  binIno: Buffer[];
-  u32Set: Buffer[];
-  hooks: { key: Buffer; value: Buffer }[];
-}
+export type EncodedSelTables = Pick<EncodedGeneration, 'strEq' | 'strPrefix' | 'strPostfix' | 'intSet' | 'binIno' | 'u32Set' | 'hooks'>;
 
 /** One generation's writes: value sets (key → 1) and tables (key → value). */
 export interface GenerationWrite<M extends string> {
