@@ -14,14 +14,6 @@
 #include "compiler.h"
 #include "sel_filter.h"
 
-FUNC_INLINE void sel__count_in(void *counters, __u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(counters, &idx);
-
-	if (v)
-		*v += 1;
-}
-
 /*
  * Selector *sp of hook matched (*sp = SEL_MAX_SELECTORS: a hook without selectors, which reports). errs:
  * the backend's per-selector Override errnos, NULL where nothing can be denied. On return *sp is the

@@ -24,12 +24,18 @@
 
 #define SEL_TS_COMPAT 0x0002 /* x86 thread_info.status: an ia32 syscall is in progress */
 
-FUNC_INLINE void sel__count(__u32 idx)
+/* Counter idx of a backend's per-CPU counters map, plus one. */
+FUNC_INLINE void sel__count_in(void *counters, __u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&sel_counters, &idx);
+	__u64 *v = bpf_map_lookup_elem(counters, &idx);
 
 	if (v)
 		*v += 1;
+}
+
+FUNC_INLINE void sel__count(__u32 idx)
+{
+	sel__count_in(&sel_counters, idx);
 }
 
 FUNC_INLINE struct sel_heap *sel__heap(void)

@@ -35,10 +35,7 @@ _Static_assert(sizeof(struct kf_msg_arg) == sizeof(struct sel_slot_hdr), "slot h
 
 FUNC_INLINE void kf__count(__u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&kf_counters, &idx);
-
-	if (v)
-		*v += 1;
+	sel__count_in(&kf_counters, idx);
 }
 
 FUNC_INLINE struct kf_hook *kf__ext(struct sel_heap *h)

@@ -34,10 +34,7 @@ _Static_assert(sizeof(struct lsm_msg_arg) == sizeof(struct sel_slot_hdr), "slot 
 
 FUNC_INLINE void lsm__count(__u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&lsm_counters, &idx);
-
-	if (v)
-		*v += 1;
+	sel__count_in(&lsm_counters, idx);
 }
 
 FUNC_INLINE struct lsm_hook *lsm__ext(struct sel_heap *h)

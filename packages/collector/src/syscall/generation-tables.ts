@@ -52,7 +52,7 @@ export class GenerationTables<M extends string> {
   /** A message naming the first map that would overflow next to the live generation, or null. */
   overflow(live: number, w: GenerationWrite<M>): string | null {
     const held = this.#written[live]!;
-    for (const [map, keys] of [...w.sets, ...w.tables.map(([m, t]) => [m, t] as const)]) {
+    for (const [map, keys] of [...w.sets, ...w.tables]) {
       const used = held.get(map)?.length ?? 0;
       if (used + keys.length > this.capacity[map]) {
         return `${map} would need ${keys.length} entries next to the ${used} of the live generation (capacity ${this.capacity[map]})`;

@@ -7,21 +7,14 @@
 import type { KprobeArgument, ProcessCredentials } from '@peregrine/events';
 import { ConfigError } from '@peregrine/events';
 import { kfunc } from '@peregrine/collector';
-import { capabilityNames } from '@peregrine/enricher';
+import { CAPABILITY_NAMES, capabilityNames } from '@peregrine/enricher';
 import type { KprobeSpec } from '@peregrine/policy';
 import { CompileError, type EnforcementAdapter, type HookRef, type PolicyReport } from '../adapter.js';
+import { intOrLongArg } from './lazy-backend.js';
 
 type KfuncBackendName = 'fentry' | 'kprobe' | 'fmod_ret';
 const ACTION: Record<kfunc.RawKfuncRecord['action'], string> = { post: 'Post', override: 'Override', sigkill: 'Sigkill', signal: 'Signal' };
 const PROTOCOLS: Record<number, string> = { 1: 'IPPROTO_ICMP', 6: 'IPPROTO_TCP', 17: 'IPPROTO_UDP', 58: 'IPPROTO_ICMPV6', 255: 'IPPROTO_RAW' };
-const CAPS = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP',
-  'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER',
-  'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE',
-  'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP',
-  'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF',
-  'CAP_CHECKPOINT_RESTORE',
-];
 
 /** Tetragon's SecureBitsType names, bit n = value 1 << n (include/uapi/linux/securebits.h). */
 const SECUREBITS = [
@@ -47,13 +40,9 @@ export function credentials(c: kfunc.KfuncCred): ProcessCredentials {
 
 function intArgument(value: bigint, declared: string | undefined, l: { label?: string }): KprobeArgument {
   const n = BigInt.asIntN(64, value);
-  if (declared === 'capability') return { capability_arg: { value: Number(n), name: CAPS[Number(n)] ?? String(n) }, ...l };
+  if (declared === 'capability') return { capability_arg: { value: Number(n), name: CAPABILITY_NAMES[Number(n)] ?? String(n) }, ...l };
   if (declared === 'size_t') return { size_arg: BigInt.asUintN(64, value).toString(), ...l };
-  if (declared?.startsWith('uint')) {
-    const u = BigInt.asUintN(64, value);
-    return u <= BigInt(Number.MAX_SAFE_INTEGER) ? { int_arg: Number(u), ...l } : { long_arg: u.toString(), ...l };
-  }
-  return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? { int_arg: Number(n), ...l } : { long_arg: n.toString(), ...l };
+  return intOrLongArg(declared?.startsWith('uint') ? BigInt.asUintN(64, value) : n, l);
 }
 
 /** One reported argument in Tetragon's shape (file_arg, path_arg, linux_binprm_arg, sock_arg, sockaddr_arg, string_arg, int_arg…). */
