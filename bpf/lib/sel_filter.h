@@ -142,7 +142,9 @@ __noinline int sel__read_arg(__u32 i)
 		h->ival[i] = sel__narrow(raw, a->size, a->is_signed);
 		return 0;
 	}
-	__builtin_memset(h->str[i].s, 0, SEL_STR_MAX);
+	/* The sel_str_eq key is the whole zero-padded buffer; LPM keys and reports stop at slen. */
+	if (a->exact)
+		__builtin_memset(h->str[i].s, 0, SEL_STR_MAX);
 	if (a->kind == SEL_ARG_STR) {
 		r = bpf_probe_read_user_str(h->str[i].s, SEL_STR_MAX, (const void *)raw);
 		if (r < 0) {

@@ -110,7 +110,8 @@ struct sel_arg {
 	__u8 is_signed;
 	__u8 size_arg; /* SEL_ARG_BUF: syscall argument holding the length */
 	__u8 reverse;  /* a Postfix filter reads this string reversed */
-	__u16 pad;
+	__u8 exact;    /* an Equal/NotEqual filter hashes this string: zero its buffer before the read */
+	__u8 pad;
 };
 
 struct sel_argf {
@@ -193,11 +194,19 @@ struct sel_nr {
 	__u32 pad2;
 };
 
+#define SEL_NR_MASK_WORDS 8 /* syscall numbers 0..511 */
+
 struct sel_conf {
 	__u32 gen;       /* live generation: 0 or 1 */
 	__u32 enabled;
 	__u32 self_tgid; /* the agent: never evaluated (a Sigkill rule must not kill the agent), 0 none */
 	__u32 pad;
+	/*
+	 * syscall backend: bit nr set if sel_syscalls may hold nr (a superset of both generations while
+	 * an apply is in flight). Every syscall of every task is tested against it before any hash
+	 * lookup: the array lookup of sel_conf_map is inlined, a hash lookup is a helper call and a jhash.
+	 */
+	__u64 nr_mask[SEL_NR_MASK_WORDS];
 };
 
 /* Index of a hook table in sel_hooks. */

@@ -486,6 +486,30 @@ describe.skipIf(!canRun)('syscall_tracepoint backend (real kernel)', () => {
     expect(after.nopost - before.nopost).toBe(N);
   });
 
+  it('only the watched syscall numbers are evaluated, and a replaced hook stops costing at once (nr_mask)', () => {
+    const N = 2000;
+    const loop = (stmt: string): void => {
+      expect(run('py-post', `import os\nfor i in range(${N}):\n  ${stmt}`).rc).toBe(0);
+    };
+    const evals = (): number => backend.stats().kernel.evals;
+    // NoPost: evaluated and counted, nothing reported.
+    const quiet = [{ matchActions: [{ action: 'NoPost' }] }] as KprobeSpecInput['selectors'];
+    backend.apply([hook({ call: 'sys_getcwd', args: [{ index: 1, type: 'int' }], selectors: quiet })]);
+    let e = evals();
+    loop("os.getcwd()");
+    expect(evals() - e).toBeGreaterThanOrEqual(N);
+    e = evals();
+    loop("os.getppid()");
+    expect(evals() - e).toBe(0);
+    // Replaced: getcwd no longer evaluated, getppid is.
+    backend.apply([hook({ call: 'sys_getppid', selectors: quiet })]);
+    e = evals();
+    loop("os.getcwd()");
+    expect(evals() - e).toBe(0);
+    loop("os.getppid()");
+    expect(evals() - e).toBeGreaterThanOrEqual(N);
+  });
+
   it('apply([]) detaches the work, stop() leaves no program, map or link behind', async () => {
     backend.apply([]);
     const s = backend.stats();

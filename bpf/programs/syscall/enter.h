@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * sys_enter (the raw syscall tracepoint, typed): every syscall of every task passes here, so the first thing done is one
- * hash lookup of the syscall number in sel_syscalls; a number no hook watches returns at once. For a
+ * bit test of the syscall number in sel_conf.nr_mask (an inlined array lookup); a number no hook
+ * watches returns at once, before the sel_syscalls hash lookup. For a
  * watched number, each hook of the live generation's chain is evaluated (sel__run_hook), and the
  * first matching selector's actions run: a signal (bpf_send_signal: delivered on the return to user
  * space, so the syscall itself completes), a report, or — for a `return: true` hook — a record
@@ -153,6 +154,25 @@ __noinline int sel__run_hook(__u32 slot, __u32 pos)
 }
 
 /*
+ * An ia32 syscall (x86 thread_info.status TS_COMPAT): its number and registers mean something else.
+ * A direct load through the BTF task pointer where the kernel has bpf_get_current_task_btf (5.11+;
+ * the call is dead code, removed at load, on 5.10), a probe read otherwise.
+ */
+FUNC_INLINE bool sel__in_compat_syscall(void)
+{
+	struct task_struct *task;
+
+	if (!bpf_core_field_exists(struct task_struct, thread_info.status))
+		return false;
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
+		task = bpf_get_current_task_btf();
+		return task->thread_info.status & SEL_TS_COMPAT;
+	}
+	task = (struct task_struct *)bpf_get_current_task();
+	return BPF_CORE_READ(task, thread_info.status) & SEL_TS_COMPAT;
+}
+
+/*
  * tp_btf, not a `tracepoint` program: a classic tracepoint program runs behind perf's record copy for
  * every syscall of every task, a typed one is called directly with the registers (bench/openat-flood:
  * the dispatch alone cost ~175 ns per syscall the classic way).
@@ -161,20 +181,19 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(sel_sys_enter, struct pt_regs *regs, long id)
 {
 	__u32 nr = (__u32)id, zero = 0, gen, i, tgid;
-	struct task_struct *task;
 	struct sel_conf *conf;
 	struct sel_heap *h;
 	struct sel_nr *v;
 
+	conf = bpf_map_lookup_elem(&sel_conf_map, &zero);
+	if (!conf || nr >= SEL_NR_MASK_WORDS * 64 || !((conf->nr_mask[nr >> 6] >> (nr & 63)) & 1))
+		return 0;
+	if (!conf->enabled)
+		return 0;
 	v = bpf_map_lookup_elem(&sel_syscalls, &nr);
 	if (!v)
 		return 0;
-	conf = bpf_map_lookup_elem(&sel_conf_map, &zero);
-	if (!conf || !conf->enabled)
-		return 0;
-	/* bpf_get_current_task(), not _btf(): the latter needs 5.11 (Debian 11's 5.10 refuses it). */
-	task = (struct task_struct *)bpf_get_current_task();
-	if (bpf_core_field_exists(task->thread_info.status) && (BPF_CORE_READ(task, thread_info.status) & SEL_TS_COMPAT)) {
+	if (sel__in_compat_syscall()) {
 		sel__count(SEL_CNT_COMPAT);
 		return 0;
 	}

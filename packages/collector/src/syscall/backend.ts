@@ -12,7 +12,7 @@ import { bpfCall, native, type BpfLink, type BpfObject, type RingReader } from '
 import { PeregrineError } from '@peregrine/events';
 import { decodeSyscallBatch, newSyscallDecodeStats, type RawSyscallRecord, type SyscallDecodeStats } from './decode.js';
 import { encodeGeneration, encodeNr, nrUsed, type EncodedGeneration } from './encode.js';
-import { MSG_OP_GENERIC_SYSCALL, SEL_LAYOUTS as L, SelCounter } from './layout.js';
+import { MSG_OP_GENERIC_SYSCALL, SEL, SEL_LAYOUTS as L, SelCounter } from './layout.js';
 import { ProcessTables } from './process-tables.js';
 import { syscallName } from './syscalls.js';
 import type { SyscallHook } from './types.js';
@@ -147,11 +147,17 @@ export class SyscallBackend {
     }
   }
 
-  private writeConf(gen: number, enabled: boolean): void {
+  /** nrs: every syscall number sel_syscalls may hold while this conf is live (sel_conf.nr_mask). */
+  private writeConf(gen: number, enabled: boolean, nrs: Iterable<number> = []): void {
     const conf = Buffer.alloc(L.sel_conf.size);
     conf.writeUInt32LE(gen, L.sel_conf.fields.gen);
     conf.writeUInt32LE(enabled ? 1 : 0, L.sel_conf.fields.enabled);
     conf.writeUInt32LE(this.opts.excludeSelf ? process.pid : 0, L.sel_conf.fields.self_tgid);
+    // The tracepoint backend keys sel_syscalls by event id and its program does not read nr_mask.
+    for (const nr of this.opts.opcode === MSG_OP_GENERIC_SYSCALL ? nrs : []) {
+      const at = L.sel_conf.fields.nr_mask + (nr >> 6) * 8;
+      conf.writeBigUInt64LE(conf.readBigUInt64LE(at) | (1n << BigInt(nr & 63)), at);
+    }
     bpfCall(() => this.obj!.mapUpdate('sel_conf_map', u32(0), conf, 0));
   }
 
@@ -169,6 +175,8 @@ export class SyscallBackend {
     } catch (e) {
       throw new SyscallBackendError(`cannot apply ${hooks.length} syscall hooks: ${(e as Error).message}`, { cause: e });
     }
+    const tooHigh = this.opts.opcode === MSG_OP_GENERIC_SYSCALL ? [...enc.chains.keys()].find((nr) => nr >= SEL.NR_MASK_BITS) : undefined;
+    if (tooHigh !== undefined) throw new SyscallBackendError(`cannot apply: syscall number ${tooHigh} is above ${SEL.NR_MASK_BITS - 1}`);
     const write = selWrite(enc);
     const overflow = this.tables.overflow(this.gen, write);
     if (overflow) throw new SyscallBackendError(`cannot apply: ${overflow}`);
@@ -177,8 +185,9 @@ export class SyscallBackend {
     // 3. followForks and followChildren lineage (bits are never reused).
     this.procTables.write(obj, enc);
     this.opts.beforeFlip?.(obj, hooks, enc);
-    // 4. This generation's half of every syscall entry.
+    // 4. This generation's half of every syscall entry, each number let through nr_mask first.
     const allNrs = new Set([...this.nrs, ...enc.chains.keys()]);
+    this.writeConf(this.gen, this.liveHooks.length > 0, allNrs);
     for (const nr of allNrs) {
       const prev = obj.mapLookup('sel_syscalls', u32(nr));
       bpfCall(() => obj.mapUpdate('sel_syscalls', u32(nr), encodeNr(prev, next, enc.chains.get(nr)), 0));
@@ -188,7 +197,7 @@ export class SyscallBackend {
       this.links.set(SYSCALL_PROGRAMS.exit, bpfCall(() => obj.attach(SYSCALL_PROGRAMS.exit)));
     }
     // 5. Flip.
-    this.writeConf(next, hooks.length > 0);
+    this.writeConf(next, hooks.length > 0, allNrs);
     this.gen = next;
     this.applies++;
     // 6. Syscall numbers the live generation does not watch any more cost nothing again.
@@ -197,6 +206,7 @@ export class SyscallBackend {
       if (v && !nrUsed(v, next)) obj.mapDelete('sel_syscalls', u32(nr));
     }
     this.nrs = new Set(enc.chains.keys());
+    this.writeConf(next, hooks.length > 0, this.nrs);
     if (!needExit) {
       this.links.get(SYSCALL_PROGRAMS.exit)?.destroy();
       this.links.delete(SYSCALL_PROGRAMS.exit);

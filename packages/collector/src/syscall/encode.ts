@@ -178,6 +178,7 @@ function encodeHook(
         }
         for (const n of f.inodes ?? []) out.binIno.push(inoKey(id, n.dev, n.ino));
         if (f.operator === 'Postfix' || f.operator === 'NotPostfix') v.writeUInt8(1, H.args + p * L.sel_arg.size + L.sel_arg.fields.reverse);
+        if (f.operator === 'Equal' || f.operator === 'NotEqual') v.writeUInt8(1, H.args + p * L.sel_arg.size + L.sel_arg.fields.exact);
         return;
       }
       switch (f.operator) {

@@ -21,6 +21,8 @@ export const SEL = {
   STR_MAX: 256,
   LPM_STR: 252,
   NO_SLOT: 0xffff,
+  /** sel_conf.nr_mask covers syscall numbers below this. */
+  NR_MASK_BITS: 512,
   /** Value sets of both generations share maps of this many entries. */
   SET_ENTRIES: 65536,
   BIN_INO_ENTRIES: 4096,
@@ -71,7 +73,7 @@ export const SEL_LAYOUTS = {
     },
   },
   sel_msg_arg: { size: 4, fields: { kind: 0, index: 1, len: 2 } },
-  sel_arg: { size: 8, fields: { index: 0, kind: 1, size: 2, is_signed: 3, size_arg: 4, reverse: 5, pad: 6 } },
+  sel_arg: { size: 8, fields: { index: 0, kind: 1, size: 2, is_signed: 3, size_arg: 4, reverse: 5, exact: 6, pad: 7 } },
   sel_argf: { size: 72, fields: { arg: 0, op: 1, nranges: 2, is_signed: 3, pad: 4, a: 8, b: 40 } },
   sel_binf: { size: 4, fields: { op: 0, parent: 1, follow: 2, pad: 3 } },
   sel_pidf: { size: 16, fields: { op: 0, follow: 1, ns: 2, pad: 3, pad2: 4, follow_mask: 8 } },
@@ -84,7 +86,7 @@ export const SEL_LAYOUTS = {
   },
   sel_hook: { size: 2824, fields: { id: 0, flags: 4, nr: 8, nargs: 12, nsel: 13, pad: 14, args: 16, sel: 64 } },
   sel_nr: { size: 24, fields: { slots: 0, exit: 16, pad: 18, pad2: 20 } },
-  sel_conf: { size: 16, fields: { gen: 0, enabled: 4, self_tgid: 8, pad: 12 } },
+  sel_conf: { size: 80, fields: { gen: 0, enabled: 4, self_tgid: 8, pad: 12, nr_mask: 16 } },
   sel_strbuf: { size: 264, fields: { hdr: 0, id: 4, s: 8 } },
   sel_int_key: { size: 16, fields: { id: 0, pad: 4, v: 8 } },
   sel_ino_key: { size: 16, fields: { id: 0, dev: 4, ino: 8 } },
