@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // openat() flood (issue: tracing policies). 1,000,000 openat() calls, 1 % of them under a watched
 // prefix; side by side, rounds interleaved: no agent; the agent without policy; the agent with an
-// openat Prefix policy (Post) evaluated in the kernel. Prints medians, ratios to no agent, and the
+// openat Prefix policy (Post) evaluated in the kernel; and, as the floor no filtering can go below on
+// this kernel, the agent watching a syscall the flood never makes. Prints medians, ratios to no agent, and the
 // matching events delivered / expected. Each mode reports wall seconds and the flood's own CPU seconds
 // (user + system: what the in-kernel filtering costs the calling thread, far less disturbed by other
 // load on a shared machine than wall time).
@@ -42,6 +43,22 @@ spec:
 `,
 );
 
+// The dispatch floor: the same backend watching a syscall the flood never makes (getcwd). Every
+// syscall then passes through the kernel's raw sys_enter tracepoint and our program's first bit
+// test — what any hook on this kernel costs before filtering (no kprobe/fentry/LSM here).
+const floorPolicy = join(work, 'floor.yaml');
+writeFileSync(
+  floorPolicy,
+  `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata: {name: bench-floor}
+spec:
+  kprobes:
+  - call: sys_getcwd
+    syscall: true
+`,
+);
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -75,11 +92,12 @@ async function withAgent(extra) {
   return { secs, cpu, matched };
 }
 
-const modes = ['none', 'agent', 'agent+policy'];
+const modes = ['none', 'agent', 'agent+other-syscall', 'agent+policy'];
+const agentArgs = { agent: [], 'agent+other-syscall': ['--tracing-policy', floorPolicy], 'agent+policy': ['--tracing-policy', policy] };
 const res = Object.fromEntries(modes.map((m) => [m, []]));
 for (let r = 0; r < ROUNDS; r++) {
   for (const m of modes) {
-    const x = m === 'none' ? { ...flood(), matched: NaN } : await withAgent(m === 'agent' ? [] : ['--tracing-policy', policy]);
+    const x = m === 'none' ? { ...flood(), matched: NaN } : await withAgent(agentArgs[m]);
     res[m].push(x);
     process.stderr.write(`round ${r + 1}/${ROUNDS} ${m}: ${x.secs.toFixed(3)} s, ${x.cpu.toFixed(3)} CPU-s${Number.isNaN(x.matched) ? '' : `, matched ${x.matched}`}\n`);
   }
