@@ -371,6 +371,32 @@ FUNC_INLINE bool sel__match_binf(struct sel_heap *h, struct sel_binf *f, __u32 i
 			      &h->exe_rev, (h->fc_lineage & bit) != 0);
 }
 
+/*
+ * isNamespacePID + followForks filter `id`: 1 when one of sel_heap.nspid_chain (the process, then its
+ * ancestors) is listed, 0 when none is, -1 when the process's own is unknown (the filter then fails
+ * closed: neither In nor NotIn holds).
+ */
+__noinline int sel__nspid_chain_has(__u32 id)
+{
+	struct sel_heap *h = sel__heap();
+	struct sel_u32_key k = { .id = id };
+	__u32 i, known;
+
+	if (!h)
+		return -1;
+	known = h->nspid_chain_known;
+	if (!(known & 1))
+		return -1;
+	for (i = 0; i < SEL_NSPID_LEVELS; i++) {
+		if (!(known & (1U << i)))
+			continue;
+		k.v = h->nspid_chain[i];
+		if (bpf_map_lookup_elem(&sel_u32_set, &k))
+			return 1;
+	}
+	return 0;
+}
+
 /* Whether selector s of the current hook matches (every filter it has). */
 __noinline int sel__match_selector(__u32 s)
 {
@@ -409,10 +435,18 @@ __noinline int sel__match_selector(__u32 s)
 		if (i >= sel->npidf)
 			break;
 		k.id = SEL_ID(h->gen, h->slot, si, SEL_FILT_PID + i);
-		k.v = f->ns ? h->nspid : h->tgid;
-		found = bpf_map_lookup_elem(&sel_u32_set, &k) != NULL;
-		if (!found && f->follow)
-			found = (h->lineage & f->follow_mask) != 0;
+		if (f->ns && f->follow) {
+			int r = sel__nspid_chain_has(k.id);
+
+			if (r < 0)
+				return 0;
+			found = r;
+		} else {
+			k.v = f->ns ? h->nspid : h->tgid;
+			found = bpf_map_lookup_elem(&sel_u32_set, &k) != NULL;
+			if (!found && f->follow)
+				found = (h->lineage & f->follow_mask) != 0;
+		}
 		if ((f->op == SEL_IN) != found)
 			return 0;
 	}

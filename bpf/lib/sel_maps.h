@@ -209,6 +209,9 @@ struct sel_heap {
 	__u64 fino[SEL_MAX_ARGS];
 	__u32 fdev[SEL_MAX_ARGS];
 	__u32 nspid;         /* isNamespacePID: the tgid in the process's own (innermost) pid namespace, 0 unknown */
+	/* isNamespacePID + followForks: nspid of the process (0), its real_parent (1), ... and which are known (bits). */
+	__u32 nspid_chain[SEL_NSPID_LEVELS];
+	__u32 nspid_chain_known;
 };
 
 /** @brief Per-CPU scratch for one evaluation (too big for the 512-byte stack). */

@@ -26,6 +26,7 @@ enum sel_msg_op {
 #define SEL_MAX_RANGES 4     /* InRange/NotInRange ranges per filter */
 #define SEL_MAX_BINF 4       /* matchBinaries filters per selector */
 #define SEL_MAX_PIDF 4
+#define SEL_NSPID_LEVELS 10 /* isNamespacePID + followForks: the process and 9 ancestors (Tetragon's depth) */
 #define SEL_MAX_NSF 10
 #define SEL_MAX_CAPF 3
 #define SEL_STR_MAX 256      /* bytes read per string argument, NUL included: strings keep ≤ 255 chars */
@@ -102,6 +103,7 @@ enum sel_rl_scope { SEL_RL_THREAD = 0, SEL_RL_PROCESS = 1, SEL_RL_GLOBAL = 2 };
 #define SEL_HOOK_TP 0x200      /* a `tracepoints:` hook: records carry MSG_OP_GENERIC_TRACEPOINT */
 #define SEL_HOOK_FC 0x400      /* some binaries filter has followChildren (sel_fc_lineage) */
 #define SEL_HOOK_NSPID 0x800   /* some matchPIDs filter has isNamespacePID (sel_heap.nspid) */
+#define SEL_HOOK_NSPID_CHAIN 0x1000 /* ... with followForks (sel_heap.nspid_chain) */
 
 struct sel_arg {
 	__u8 index;    /* syscall argument 0..5 */
@@ -134,7 +136,12 @@ struct sel_binf {
 struct sel_pidf {
 	__u8 op;     /* SEL_IN / SEL_NOTIN on the tgid */
 	__u8 follow; /* followForks: also the descendants of the listed pids (follow_mask bits of sel_lineage) */
-	__u8 ns;     /* isNamespacePID: compare the tgid as the process's own pid namespace numbers it (never with follow) */
+	/*
+	 * isNamespacePID: compare the tgid as the process's own pid namespace numbers it; with follow, that
+	 * of the process and of its real_parent ancestors, SEL_NSPID_LEVELS in all (sel_heap.nspid_chain;
+	 * follow_mask unused).
+	 */
+	__u8 ns;
 	__u8 pad;
 	__u32 pad2;
 	__u64 follow_mask;

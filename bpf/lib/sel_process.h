@@ -2,8 +2,8 @@
 /*
  * The process attributes a hook's selectors need, loaded into the selector heap once per evaluation:
  * the executable (matchBinaries), the parent's executable and followChildren lineage
- * (matchParentBinaries), capabilities, namespaces, the pid in the process's own pid namespace and the
- * followForks lineage (matchPIDs). Shared by every backend on the selector engine (syscall, tracepoint,
+ * (matchParentBinaries), capabilities, namespaces, the pid in the process's own pid namespace (of the
+ * process, or of it and its ancestors with followForks) and the followForks lineage (matchPIDs). Shared by every backend on the selector engine (syscall, tracepoint,
  * kernel-function programs).
  */
 #pragma once
@@ -49,6 +49,42 @@ FUNC_INLINE bool sel__upid(struct pid *pid, struct upid *out)
 	if (level >= 32)
 		return false;
 	return bpf_core_read(out, sizeof(*out), &pid->numbers[level]) == 0;
+}
+
+/*
+ * isNamespacePID with followForks (Tetragon's pid filter walks the process and its ancestors, 10 in all):
+ * the pid of the current process as its own pid namespace numbers it, then of its real_parent, and so on
+ * up the current real_parent chain — a reparented orphan is judged by its new parent — stopping at the
+ * idle task (pid 0, the parent of init and kthreadd, whose real_parent is itself). A global function
+ * (verified once); `levels` is SEL_NSPID_LEVELS.
+ */
+__noinline int sel__load_nspid_chain(__u32 levels)
+{
+	struct sel_heap *h = sel__heap();
+	struct task_struct *t, *p;
+	struct upid upid;
+	__u32 i;
+
+	if (!h)
+		return 0;
+	h->nspid_chain_known = 0;
+	t = (struct task_struct *)bpf_get_current_task();
+	for (i = 0; i < SEL_NSPID_LEVELS; i++) {
+		if (i >= levels)
+			break;
+		h->nspid_chain[i] = 0;
+		upid.nr = 0;
+		/* real_parent is the thread that forked: its group leader's number is the process id. */
+		if (sel__upid(BPF_CORE_READ(t, group_leader, thread_pid), &upid)) {
+			h->nspid_chain[i] = upid.nr;
+			h->nspid_chain_known |= 1U << i;
+		}
+		p = BPF_CORE_READ(t, real_parent);
+		if (!p || p == t)
+			break;
+		t = p;
+	}
+	return 0;
 }
 
 FUNC_INLINE void sel__load_process(struct sel_heap *h, __u32 flags)
@@ -112,6 +148,8 @@ FUNC_INLINE void sel__load_process(struct sel_heap *h, __u32 flags)
 
 		h->nspid = sel__upid(BPF_CORE_READ(task, group_leader, thread_pid), &upid) ? upid.nr : 0;
 	}
+	if (flags & SEL_HOOK_NSPID_CHAIN)
+		sel__load_nspid_chain(SEL_NSPID_LEVELS);
 	if (flags & SEL_HOOK_FOLLOW) {
 		__u64 *l = bpf_map_lookup_elem(&sel_lineage, &h->tgid);
 		__u64 *r = bpf_map_lookup_elem(&sel_follow_roots, &h->tgid);

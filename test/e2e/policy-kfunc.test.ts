@@ -233,6 +233,25 @@ except OSError as e:
     expect(sh(`cat ${other}/f.txt`).stdout).toBe('content\n');
   });
 
+  it('fentry with matchPIDs isNamespacePID + followForks In [1]: cat 9 levels below ns pid 1, not 10', async () => {
+    backend.apply([hook({
+      call: 'security_file_open', args: [{ index: 0, type: 'file' }],
+      selectors: [{
+        matchPIDs: [{ operator: 'In', followForks: true, isNamespacePID: true, values: [1] }],
+        matchArgs: [{ index: 0, operator: 'Prefix', values: [`${watched}/`] }],
+      }],
+    })]);
+    const chain = join(work, 'chain.sh'); // runs its command n processes below the first sh (ns pid 1 here)
+    writeFileSync(chain, 'n=$1; shift\nif [ "$n" -gt 0 ]; then /bin/sh "$0" $((n - 1)) "$@"; rc=$?; exit $rc; fi\nexec "$@"\n');
+    await fresh();
+    for (const n of ['9', '10']) {
+      expect(sh(`unshare --pid --fork --mount-proc /bin/sh ${chain} ${n} cat ${watched}/f.txt`).stdout).toBe('content\n');
+    }
+    await settle(() => reports.length >= 1);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ action: 'post', comm: 'cat' });
+  });
+
   it('kprobe on commit_creds, cred arg: the new credentials setpriv installs (ids, capability masks, user namespace)', async () => {
     if (!existsSync(SETPRIV)) return;
     const copy = setprivCopy(work);

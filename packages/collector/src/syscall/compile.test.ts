@@ -86,6 +86,7 @@ describe('compileSyscallHook', () => {
         ],
         matchParentBinaries: [{ operator: 'Prefix', values: ['/bin/'], followChildren: true }],
         matchBinaries: [{ operator: 'In', values: ['relative/path'], followChildren: true }],
+        // Accepted (Tetragon's ancestor walk): no issue for matchPIDs.
         matchPIDs: [{ operator: 'In', isNamespacePID: true, values: [1] }, { operator: 'NotIn', isNamespacePID: true, followForks: true, values: [1] }],
         matchCapabilities: [{ type: 'Effective', operator: 'In', values: ['CAP_NOPE'] }],
         matchActions: [{ action: 'Override', argError: -1 }, { action: 'Signal' }, { action: 'NoPost', rateLimit: '1m' }],
@@ -101,7 +102,6 @@ describe('compileSyscallHook', () => {
       'spec.kprobes[0].selectors[0].matchArgs[3].values: at least one value is required',
       "spec.kprobes[0].selectors[0].matchBinaries[0].values[0]: 'relative/path' is not an absolute path (executables are matched by their resolved absolute path)",
       'spec.kprobes[0].selectors[0].matchParentBinaries[0].followChildren: followChildren applies to the In and NotIn operators only (not Prefix)',
-      'spec.kprobes[0].selectors[0].matchPIDs[1].isNamespacePID: isNamespacePID cannot be combined with followForks (descendants are followed by host pid): list host pids with followForks, or drop followForks',
       "spec.kprobes[0].selectors[0].matchCapabilities[0].values[0]: unknown capability 'CAP_NOPE'",
       'spec.kprobes[0].selectors[0].matchActions[0].action: Override cannot be honoured from a syscall tracepoint (the syscall runs anyway): it needs fmod_ret or BPF LSM; use Sigkill, or an lsmhooks entry',
       'spec.kprobes[0].selectors[0].matchActions[1].argSig: Signal needs argSig (the signal number)',
@@ -204,10 +204,53 @@ describe('encodeGeneration', () => {
     // Without isNamespacePID no hook pays for the read.
     const host = compileSyscallHook('p', { call: 'sys_openat', syscall: true, selectors: [{ matchPIDs: [{ operator: 'In', values: [1] }] }] }, 'enforce', { id: 10 });
     expect(encodeGeneration([host], 0, () => 0).hooks[0]!.value.readUInt32LE(H.flags) & HookFlag.NSPID).toBe(0);
-    // A hand-built hook with both flags is refused by the encoder too.
-    const both = structuredClone(h);
-    both.selectors[0]!.matchPIDs[1]!.followForks = true;
-    expect(() => encodeGeneration([both], 0, () => 0)).toThrow(/isNamespacePID cannot follow forks/);
+    expect(v.readUInt32LE(H.flags) & HookFlag.NSPID_CHAIN).toBe(0);
+  });
+
+  it('matchPIDs isNamespacePID with followForks (Tetragon NotIn [0, 1]): ns and follow bytes, SEL_HOOK_NSPID_CHAIN, no lineage bit', () => {
+    const [p] = parsePolicies(`
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata: {name: not-ns-init}
+spec:
+  kprobes:
+  - call: sys_openat
+    syscall: true
+    selectors:
+    - matchPIDs: [{operator: NotIn, followForks: true, isNamespacePID: true, values: [0, 1]}]
+    - matchPIDs: [{operator: In, followForks: true, values: [300]}, {operator: In, followForks: true, isNamespacePID: true, values: [7]}]
+`, 'ns.yaml');
+    const h = compileSyscallHook(p!.metadata.name, p!.spec.kprobes![0]!, 'enforce', { id: 11 });
+    expect(h.selectors[0]!.matchPIDs).toEqual([{ operator: 'NotIn', followForks: true, namespacePid: true, values: [0, 1] }]);
+    const followed: number[] = [];
+    const enc = encodeGeneration([h], 1, (pid) => {
+      followed.push(pid);
+      return 3;
+    });
+    const v = enc.hooks[0]!.value;
+    const H = L.sel_hook.fields;
+    const P = L.sel_pidf.fields;
+    const pidf = (sel: number, f: number): number => H.sel + sel * L.sel_selector.size + L.sel_selector.fields.pidf + f * L.sel_pidf.size;
+    const flags = v.readUInt32LE(H.flags);
+    expect(flags & HookFlag.NSPID_CHAIN).toBe(HookFlag.NSPID_CHAIN);
+    expect(flags & HookFlag.NSPID).toBe(0); // the chain's level 0 is the process's own ns pid
+    expect(flags & HookFlag.FOLLOW).toBe(HookFlag.FOLLOW); // for selector 1's host-pid filter only
+    // Only the host pid gets a lineage bit; ns pids are never followBit roots.
+    expect(followed).toEqual([300]);
+    const bytes = (sel: number, f: number): number[] =>
+      [P.op, P.follow, P.ns].map((o) => v.readUInt8(pidf(sel, f) + o)).concat(Number(v.readBigUInt64LE(pidf(sel, f) + P.follow_mask)));
+    expect(bytes(0, 0)).toEqual([SetOp.NotIn, 1, 1, 0]);
+    expect(bytes(1, 0)).toEqual([SetOp.In, 1, 0, 8]);
+    expect(bytes(1, 1)).toEqual([SetOp.In, 1, 1, 0]);
+    const keys = enc.u32Set.map((k) => [k.readUInt32LE(0), k.readUInt32LE(4)]);
+    expect(keys).toEqual([
+      [selId(1, 0, 0, Filt.PID), 0], [selId(1, 0, 0, Filt.PID), 1],
+      [selId(1, 0, 1, Filt.PID), 300], [selId(1, 0, 1, Filt.PID + 1), 7],
+    ]);
+    // Without the combination no hook walks the ancestors.
+    const plain = compileSyscallHook('p', { call: 'sys_openat', syscall: true, selectors: [{ matchPIDs: [{ operator: 'In', isNamespacePID: true, values: [1] }] }] }, 'enforce', { id: 12 });
+    expect(encodeGeneration([plain], 0, () => 0).hooks[0]!.value.readUInt32LE(H.flags) & HookFlag.NSPID_CHAIN).toBe(0);
+    expect(SEL.NSPID_LEVELS).toBe(10);
   });
 
   it('refuses more hooks than the tables hold and more than SEL_MAX_CHAIN on one syscall', () => {

@@ -271,10 +271,6 @@ export function compileSyscallHook(
     mp.slice(0, SEL.MAX_PIDF).forEach((f, fi) => {
       const p = `${sp}.matchPIDs[${fi}]`;
       if (f.operator !== 'In' && f.operator !== 'NotIn') return bad(`${p}.operator`, `unknown operator '${f.operator}' (In, NotIn)`);
-      if (f.isNamespacePID && f.followForks) {
-        // The followForks lineage is keyed by host pids: a namespace pid names a different process in each namespace.
-        return bad(`${p}.isNamespacePID`, 'isNamespacePID cannot be combined with followForks (descendants are followed by host pid): list host pids with followForks, or drop followForks');
-      }
       if (f.values.length === 0) return bad(`${p}.values`, 'at least one pid is required');
       const pf: PidFilter = { operator: f.operator, followForks: f.followForks === true, values: [...f.values] };
       if (f.isNamespacePID) pf.namespacePid = true;

@@ -235,17 +235,19 @@ function encodeHook(
       const F = L.sel_pidf.fields;
       const id = selId(gen, slot, si, Filt.PID + fi);
       v.writeUInt8(SetOp[f.operator], fo + F.op);
+      for (const pid of f.values) out.u32Set.push(u32Key(id, pid));
       if (f.namespacePid) {
-        if (f.followForks) throw new EncodeError(`hook ${hook.id}: matchPIDs with isNamespacePID cannot follow forks`);
-        flags |= HookFlag.NSPID;
         v.writeUInt8(1, fo + F.ns);
-      }
-      let mask = 0n;
-      for (const pid of f.values) {
-        out.u32Set.push(u32Key(id, pid));
-        if (f.followForks) mask |= 1n << BigInt(followBit(pid));
-      }
-      if (f.followForks) {
+        if (f.followForks) {
+          // The kernel walks real_parent comparing each ancestor's own ns pid: no lineage bits, no roots.
+          flags |= HookFlag.NSPID_CHAIN;
+          v.writeUInt8(1, fo + F.follow);
+        } else {
+          flags |= HookFlag.NSPID;
+        }
+      } else if (f.followForks) {
+        let mask = 0n;
+        for (const pid of f.values) mask |= 1n << BigInt(followBit(pid));
         flags |= HookFlag.FOLLOW;
         v.writeUInt8(1, fo + F.follow);
         v.writeBigUInt64LE(mask, fo + F.follow_mask);

@@ -16,6 +16,8 @@ export const SEL = {
   MAX_RANGES: 4,
   MAX_BINF: 4,
   MAX_PIDF: 4,
+  /** isNamespacePID + followForks: the process and its 9 nearest ancestors (SEL_NSPID_LEVELS). */
+  NSPID_LEVELS: 10,
   MAX_NSF: 10,
   MAX_CAPF: 3,
   STR_MAX: 256,
@@ -58,7 +60,7 @@ export function selId(gen: number, slot: number, sel: number, filt: number): num
 
 export const HookFlag = {
   MONITOR: 0x1, RETURN: 0x2, EXE: 0x4, CRED: 0x8, NS: 0x10, EXE_REV: 0x20, FOLLOW: 0x40, PEXE: 0x80, PEXE_REV: 0x100, TP: 0x200, FC: 0x400,
-  NSPID: 0x800,
+  NSPID: 0x800, NSPID_CHAIN: 0x1000,
 } as const;
 export const MsgFlag = { MONITOR: 0x1, RETURN: 0x2, FAULT: 0x4, TRUNC: 0x8 } as const;
 export const ActionTaken = { POST: 1, SIGKILL: 2, SIGNAL: 3 } as const;

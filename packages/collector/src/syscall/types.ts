@@ -65,9 +65,12 @@ export interface BinaryFilter {
 
 export interface PidFilter {
   operator: 'In' | 'NotIn';
-  /** Also every descendant forked after the backend started (or found under the pid in /proc at apply). */
+  /**
+   * Host pids: also every descendant forked after the backend started (or found under the pid in /proc
+   * at apply). With namespacePid: the process or one of its 9 nearest real_parent ancestors (Tetragon).
+   */
   followForks: boolean;
-  /** isNamespacePID: the values are pids as the process's own pid namespace numbers it (never with followForks). */
+  /** isNamespacePID: the values are pids as each process's own pid namespace numbers it. */
   namespacePid?: boolean;
   values: number[];
 }
