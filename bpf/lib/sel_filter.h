@@ -442,6 +442,8 @@ __noinline int sel__match_selector(__u32 s)
 				return 0;
 			found = r;
 		} else {
+			if (f->ns && !h->nspid)
+				return 0; /* the namespace pid could not be read: neither In nor NotIn holds */
 			k.v = f->ns ? h->nspid : h->tgid;
 			found = bpf_map_lookup_elem(&sel_u32_set, &k) != NULL;
 			if (!found && f->follow)
