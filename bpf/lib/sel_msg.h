@@ -39,6 +39,8 @@ enum sel_arg_kind {
 	SEL_ARG_STR = 2,    /* NUL-terminated user string (bpf_probe_read_user_str at sys_enter) */
 	SEL_ARG_BUF = 3,    /* user buffer whose length is another argument (char_buf + sizeArgIndex) */
 	SEL_ARG_PRE = 4,    /* string already read into the scratch by the attach point's program (tracepoint fields) */
+	SEL_ARG_RBUF = 5,   /* char_buf with returnCopy: pointer and length bound parked at sys_enter, bytes read at sys_exit (rcopy.h) */
+	SEL_ARG_RSTR = 6,   /* string with returnCopy: likewise, read as a NUL-terminated string at sys_exit */
 };
 
 /* sel_argf.op (matchArgs) */
@@ -110,7 +112,7 @@ struct sel_arg {
 	__u8 kind;     /* enum sel_arg_kind */
 	__u8 size;     /* SEL_ARG_INT: 1, 2, 4 or 8 */
 	__u8 is_signed;
-	__u8 size_arg; /* SEL_ARG_BUF: syscall argument holding the length */
+	__u8 size_arg; /* SEL_ARG_BUF, SEL_ARG_RBUF: syscall argument holding the length (RBUF: 0xff none, the return value bounds it) */
 	__u8 reverse;  /* a Postfix filter reads this string reversed */
 	__u8 exact;    /* an Equal/NotEqual filter hashes this string: zero its buffer before the read */
 	__u8 pad;
@@ -276,6 +278,7 @@ struct sel_pending_key {
 #define SEL_MSG_RETURN 0x2  /* ret holds the return value (reported at sys_exit) */
 #define SEL_MSG_FAULT 0x4   /* some string argument could not be read (see fault) */
 #define SEL_MSG_TRUNC 0x8   /* some string argument was cut to SEL_STR_MAX - 1 bytes (see trunc) */
+#define SEL_MSG_RCOPY 0x10  /* parked only: some slot is a returnCopy placeholder (sys_exit reads it; never submitted) */
 
 /* msg_generic_syscall.action */
 enum sel_action_taken {

@@ -18,13 +18,18 @@ enum sel_tp_how {
 	SEL_TP_KSTR = 3,  /* a kernel pointer at off: NUL-terminated string */
 	SEL_TP_DLOC = 4,  /* __data_loc char[]: u32 at off, low 16 bits the string's offset in the record */
 	SEL_TP_ARRAY = 5, /* char name[size] inside the record */
+	SEL_TP_UBUF = 6,  /* char_buf: a user pointer at off, min(length field, SEL_STR_MAX - 1) bytes */
+	SEL_TP_KBUF = 7,  /* char_buf: a kernel pointer at off, likewise */
 };
 
+#define SEL_TP_LEN_SIGNED 0x80 /* sel_tp_field.len_size: the length field is signed (negative: nothing read) */
+
 struct sel_tp_field {
-	__u16 off;  /* in the record, common fields included */
-	__u16 size; /* of the field */
-	__u8 how;   /* enum sel_tp_how */
-	__u8 pad[3];
+	__u16 off;     /* in the record, common fields included */
+	__u16 size;    /* of the field */
+	__u8 how;      /* enum sel_tp_how */
+	__u8 len_size; /* UBUF/KBUF: bytes of the length field (1, 2, 4, 8), | SEL_TP_LEN_SIGNED */
+	__u16 len_off; /* UBUF/KBUF: the length field's offset in the record (sizeArgIndex; declared or not) */
 };
 
 /* sel_tp_hooks value, at SEL_HOOK_IDX(generation, slot) like sel_hooks. */

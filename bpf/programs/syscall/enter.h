@@ -17,6 +17,7 @@
 #include "sel_filter.h"
 #include "sel_process.h"
 #include "sel_act.h"
+#include "rcopy.h"
 
 
 /* Append the declared arguments to the record; returns the number of data bytes. */
@@ -45,6 +46,11 @@ FUNC_INLINE __u32 sel__put_args(struct sel_heap *h, struct sel_hook *hook)
 			__builtin_memcpy(&h->data[pos], &h->ival[i], 8);
 			m->len = 8;
 			pos += 8;
+			continue;
+		}
+		if (m->kind == SEL_ARG_RBUF || m->kind == SEL_ARG_RSTR) {
+			m->len = sel__rcopy_park(h, &hook->args[i], pos); /* read at sys_exit (rcopy.h) */
+			pos += m->len;
 			continue;
 		}
 		n = h->slen[i];

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * sys_exit (typed), attached only while some hook reports at sys_exit (`return: true`): the
- * records sys_enter parked for this thread get the return value and are submitted. A parked record
+ * records sys_enter parked for this thread get the return value and are submitted (those with returnCopy
+ * arguments after reading them: rcopy.h). A parked record
  * whose syscall never returns (exit, a successful execve of another number) stays until the LRU
  * evicts it or the thread's next call of that hook replaces it.
  */
@@ -11,6 +12,7 @@
 #include <bpf/bpf_tracing.h>
 #include "compiler.h"
 #include "sel_filter.h"
+#include "rcopy.h"
 
 /* Typed like sys_enter (enter.h): the syscall number is read back from the registers. */
 SEC("tp_btf/sys_exit")
@@ -35,7 +37,9 @@ int BPF_PROG(sel_sys_exit, struct pt_regs *regs, long ret)
 		p = bpf_map_lookup_elem(&sel_pending_map, &pk);
 		if (!p)
 			continue;
-		if (p->msg.nr == nr) {
+		if (p->msg.nr == nr && (p->msg.common.flags & SEL_MSG_RCOPY)) {
+			sel__rcopy_submit(i, ret);
+		} else if (p->msg.nr == nr) {
 			p->msg.ret = ret;
 			p->msg.common.flags |= SEL_MSG_RETURN;
 			len = p->msg.common.size;

@@ -31,7 +31,26 @@ FUNC_INLINE void tp__str_done(struct sel_heap *h, __u32 w, long r)
 	h->slen[w] = r > 0 ? r - 1 : 0;
 }
 
-/* Fill the scratch with hook `slot`'s fields: ints into args[j], strings into str[j]/slen[j]. */
+/* char_buf: the length field (sizeArgIndex) of the record, as bytes to read: 0..SEL_STR_MAX - 1. */
+FUNC_INLINE __u32 tp__buf_len(void *ctx, struct sel_tp_field *f)
+{
+	__u32 n = f->len_size & 15;
+	__u64 v = 0;
+
+	if (n > 8)
+		n = 8;
+	bpf_probe_read_kernel(&v, n, ctx + f->len_off);
+	if (f->len_size & SEL_TP_LEN_SIGNED) {
+		v = sel__narrow(v, n, 1);
+		if ((__s64)v < 0)
+			v = 0;
+	}
+	if (v > SEL_STR_MAX - 1)
+		v = SEL_STR_MAX - 1;
+	return sel__idx(v, SEL_STR_MAX - 1);
+}
+
+/* Fill the scratch with hook `slot`'s fields: ints into args[j], strings and buffers into str[j]/slen[j]. */
 static __noinline int tp__fill(void *ctx, __u32 slot)
 {
 	struct sel_heap *h = sel__heap();
@@ -84,6 +103,17 @@ static __noinline int tp__fill(void *ctx, __u32 slot)
 			if (n > SEL_STR_MAX)
 				n = SEL_STR_MAX;
 			r = bpf_probe_read_kernel_str(h->str[w].s, n, ctx + off);
+			break;
+		case SEL_TP_UBUF:
+		case SEL_TP_KBUF:
+			bpf_probe_read_kernel(&p, sizeof(p), ctx + off);
+			n = tp__buf_len(ctx, f);
+			if (f->how == SEL_TP_UBUF)
+				r = bpf_probe_read_user(h->str[w].s, n, (const void *)p);
+			else
+				r = bpf_probe_read_kernel(h->str[w].s, n, (const void *)p);
+			/* As tp__str_done counts: n + 1 for the bytes read, the error otherwise. */
+			r = r < 0 ? r : (long)n + 1;
 			break;
 		default:
 			r = 0;

@@ -6,7 +6,7 @@ import { ConfigError } from '@peregrine/events';
 import { parsePolicies, policyMode } from '@peregrine/policy';
 import { compileSyscallHook, kernelDev, narrowValue, parseDurationMs, type KprobeSpecInput } from './compile.js';
 import { encodeGeneration, encodeNr, nrUsed } from './encode.js';
-import { Filt, HookFlag, SEL, SEL_LAYOUTS as L, SetOp, selId } from './layout.js';
+import { ArgKind, Filt, HookFlag, SEL, SEL_LAYOUTS as L, SetOp, selId } from './layout.js';
 import { SYSCALLS_X86_64, syscallNumber } from './syscalls.js';
 
 const POLICY = `
@@ -119,6 +119,57 @@ describe('compileSyscallHook', () => {
       "selectors[0].matchArgs[0].values[1]: 'x' is not an integer",
       "selectors[0].matchArgs[1].values[0]: range '9:3' is empty (min > max)",
     ]);
+  });
+
+  it('returnCopy: char_buf and string arguments of a return: true hook, read at sys_exit (RBUF/RSTR in the table)', () => {
+    const [p] = parsePolicies(`
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata: {name: "reads"}
+spec:
+  kprobes:
+  - call: sys_read
+    syscall: true
+    return: true
+    args: [{index: 0, type: int}, {index: 1, type: char_buf, sizeArgIndex: 3, returnCopy: true}]
+    returnArg: {index: 0, type: int}
+    selectors: [{matchArgs: [{index: 0, operator: Equal, values: ["3"]}]}]
+  - call: sys_getcwd
+    syscall: true
+    return: true
+    args: [{index: 0, type: string, returnCopy: true}]
+  - call: sys_readlink
+    syscall: true
+    return: true
+    args: [{index: 1, type: char_buf, returnCopy: true}]
+`, 'test.yaml');
+    const [read, cwd, link] = p!.spec.kprobes!.map((k, i) => compileSyscallHook('reads', k, 'enforce', { id: 20 + i }));
+    expect(read!.args).toEqual([{ index: 0, type: 'int' }, { index: 1, type: 'char_buf', sizeArgIndex: 3, returnCopy: true }]);
+    expect(cwd!.args).toEqual([{ index: 0, type: 'string', returnCopy: true }]);
+    expect(link!.args).toEqual([{ index: 1, type: 'char_buf', returnCopy: true }]);
+    const enc = encodeGeneration([read!, cwd!, link!], 0, () => 0);
+    const arg = (h: number, i: number, f: keyof typeof L.sel_arg.fields): number =>
+      enc.hooks[h]!.value.readUInt8(L.sel_hook.fields.args + i * L.sel_arg.size + L.sel_arg.fields[f]);
+    expect([arg(0, 0, 'kind'), arg(0, 1, 'kind'), arg(0, 1, 'size_arg')]).toEqual([ArgKind.INT, ArgKind.RBUF, 2]);
+    expect(arg(1, 0, 'kind')).toBe(ArgKind.RSTR);
+    // No length argument: 0xff, the return value alone bounds the copy.
+    expect([arg(2, 0, 'kind'), arg(2, 0, 'size_arg')]).toEqual([ArgKind.RBUF, 0xff]);
+    expect(enc.chains.get(0)).toEqual({ slots: [0], exit: true });
+  });
+
+  it('returnCopy: refused without return: true, on other types, and as a matchArgs target; maxData says why', () => {
+    expect(errs(() => compileSyscallHook('p', {
+      call: 'sys_read', syscall: true, return: true,
+      args: [{ index: 0, type: 'int', returnCopy: true }, { index: 1, type: 'char_buf', sizeArgIndex: 3, returnCopy: true }, { index: 2, type: 'size_t', maxData: true }],
+      selectors: [{ matchArgs: [{ index: 0, operator: 'Equal', values: ['3'] }, { index: 1, operator: 'Prefix', values: ['secret'] }] }],
+    }, 'enforce', { path: 'spec.kprobes[1]' }))).toEqual([
+      'spec.kprobes[1].args[0].returnCopy: returnCopy applies to char_buf and string arguments, not int',
+      'spec.kprobes[1].args[2].maxData: maxData is not supported: a record has one fixed slot of 256 bytes per argument (string and char_buf arguments are reported up to 255 bytes, then marked truncated); Tetragon\'s maxData sends larger buffers in extra chunks, which this backend has no record for',
+      'spec.kprobes[1].selectors[0].matchArgs[1].index: argument 1 has returnCopy: it is read at sys_exit, after the selectors ran at sys_enter, so matchArgs cannot filter on it (Tetragon does not either)',
+    ]);
+    expect(errs(() => compileSyscallHook('p', {
+      call: 'sys_read', syscall: true, args: [{ index: 1, type: 'char_buf', sizeArgIndex: 3, returnCopy: true }],
+    }, 'enforce'))).toEqual(['args[0].returnCopy: returnCopy needs return: true (the buffer is read at sys_exit, after the syscall filled it)']);
   });
 
   it('narrows values like the kernel narrows the register', () => {

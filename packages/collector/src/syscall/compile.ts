@@ -49,6 +49,11 @@ export interface CompileOptions {
 
 let nextId = 1;
 
+/** Why maxData is refused, shared with the tracepoint backend. */
+export const MAX_DATA_REFUSED =
+  `maxData is not supported: a record has one fixed slot of ${SEL.STR_MAX} bytes per argument (string and char_buf ` +
+  `arguments are reported up to ${SEL.STR_MAX - 1} bytes, then marked truncated); Tetragon's maxData sends larger buffers in extra chunks, which this backend has no record for`;
+
 const INT_SIZES: Record<IntArgType, [number, boolean]> = {
   int: [4, true], int8: [1, true], int16: [2, true], int32: [4, true], int64: [8, true], sint8: [1, true], sint16: [2, true],
   sint32: [4, true], sint64: [8, true], long: [8, true], uint8: [1, false], uint16: [2, false], uint32: [4, false],
@@ -212,9 +217,13 @@ export function compileSyscallHook(
     if (a.index < 0 || a.index > 5) bad(`${p}.index`, 'syscall arguments are 0..5');
     if (seen.has(a.index)) bad(`${p}.index`, `argument ${a.index} is declared twice`);
     seen.add(a.index);
-    if (a.returnCopy) bad(`${p}.returnCopy`, 'returnCopy is not supported by the syscall_tracepoint backend (arguments are read at sys_enter)');
-    if (a.maxData) bad(`${p}.maxData`, `maxData is not supported: strings are read up to ${SEL.STR_MAX - 1} bytes`);
+    if (a.returnCopy) {
+      if (a.type !== 'char_buf' && a.type !== 'string') bad(`${p}.returnCopy`, `returnCopy applies to char_buf and string arguments, not ${a.type}`);
+      else if (spec.return !== true) bad(`${p}.returnCopy`, 'returnCopy needs return: true (the buffer is read at sys_exit, after the syscall filled it)');
+    }
+    if (a.maxData) bad(`${p}.maxData`, MAX_DATA_REFUSED);
     const arg: SyscallHookArg = { index: a.index, type: 'int' };
+    if (a.returnCopy && (a.type === 'char_buf' || a.type === 'string')) arg.returnCopy = true;
     if (a.label !== undefined) arg.label = a.label;
     if ((INT_ARG_TYPES as readonly string[]).includes(a.type)) {
       arg.type = a.type as IntArgType;
@@ -222,8 +231,10 @@ export function compileSyscallHook(
       arg.type = 'string';
     } else if (a.type === 'char_buf') {
       arg.type = 'char_buf';
-      if (a.sizeArgIndex === undefined) bad(`${p}.sizeArgIndex`, 'char_buf needs sizeArgIndex (1-based index of the length argument)');
-      else if (a.sizeArgIndex < 1 || a.sizeArgIndex > 6 || a.sizeArgIndex - 1 === a.index) {
+      if (a.sizeArgIndex === undefined) {
+        // returnCopy without it: the return value alone bounds the length (as Tetragon).
+        if (!a.returnCopy) bad(`${p}.sizeArgIndex`, 'char_buf needs sizeArgIndex (1-based index of the length argument)');
+      } else if (a.sizeArgIndex < 1 || a.sizeArgIndex > 6 || a.sizeArgIndex - 1 === a.index) {
         bad(`${p}.sizeArgIndex`, 'sizeArgIndex must name another syscall argument (1..6)');
       } else arg.sizeArgIndex = a.sizeArgIndex;
     } else {
@@ -346,6 +357,10 @@ function compileArgFilter(
   const values = f.values ?? [];
   if (!arg) {
     bad(`${p}.index`, `argument ${f.index} is not declared in args`);
+    return null;
+  }
+  if (arg.returnCopy) {
+    bad(`${p}.index`, `argument ${f.index} has returnCopy: it is read at sys_exit, after the selectors ran at sys_enter, so matchArgs cannot filter on it (Tetragon does not either)`);
     return null;
   }
   if (values.length === 0) {

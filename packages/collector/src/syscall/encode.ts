@@ -133,10 +133,11 @@ function encodeHook(
     const A = L.sel_arg.fields;
     pos.set(a.index, i);
     v.writeUInt8(a.index, o + A.index);
-    if (a.type === 'string') v.writeUInt8(ArgKind.STR, o + A.kind);
+    if (a.type === 'string') v.writeUInt8(a.returnCopy ? ArgKind.RSTR : ArgKind.STR, o + A.kind);
     else if (a.type === 'char_buf') {
-      v.writeUInt8(ArgKind.BUF, o + A.kind);
-      v.writeUInt8((a.sizeArgIndex ?? 1) - 1, o + A.size_arg);
+      v.writeUInt8(a.returnCopy ? ArgKind.RBUF : ArgKind.BUF, o + A.kind);
+      // 0xff: no length argument (returnCopy without sizeArgIndex: the return value bounds it).
+      v.writeUInt8(a.sizeArgIndex === undefined ? 0xff : a.sizeArgIndex - 1, o + A.size_arg);
     } else {
       const { size, signed } = intTypeInfo(a.type as IntArgType);
       v.writeUInt8(ArgKind.INT, o + A.kind);

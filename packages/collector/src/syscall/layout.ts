@@ -31,7 +31,8 @@ export const SEL = {
   FOLLOW_ROOTS: 64,
 } as const;
 
-export const ArgKind = { INT: 1, STR: 2, BUF: 3, PRE: 4 } as const;
+/** RBUF/RSTR: returnCopy arguments, read at sys_exit (bpf/programs/syscall/rcopy.h); records carry BUF/STR for them. */
+export const ArgKind = { INT: 1, STR: 2, BUF: 3, PRE: 4, RBUF: 5, RSTR: 6 } as const;
 
 export const ArgOp = {
   Equal: 1, NotEqual: 2, Prefix: 3, NotPrefix: 4, Postfix: 5, NotPostfix: 6, GT: 7, LT: 8, Mask: 9, InRange: 10,
@@ -62,7 +63,8 @@ export const HookFlag = {
   MONITOR: 0x1, RETURN: 0x2, EXE: 0x4, CRED: 0x8, NS: 0x10, EXE_REV: 0x20, FOLLOW: 0x40, PEXE: 0x80, PEXE_REV: 0x100, TP: 0x200, FC: 0x400,
   NSPID: 0x800, NSPID_CHAIN: 0x1000,
 } as const;
-export const MsgFlag = { MONITOR: 0x1, RETURN: 0x2, FAULT: 0x4, TRUNC: 0x8 } as const;
+/** RCOPY marks a parked record only (never submitted). */
+export const MsgFlag = { MONITOR: 0x1, RETURN: 0x2, FAULT: 0x4, TRUNC: 0x8, RCOPY: 0x10 } as const;
 export const ActionTaken = { POST: 1, SIGKILL: 2, SIGNAL: 3 } as const;
 export const ExeFlag = { TRUNC: 0x1, PROCFS: 0x2 } as const;
 

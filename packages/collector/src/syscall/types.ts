@@ -20,6 +20,8 @@ export interface SyscallHookArg {
   label?: string;
   /** char_buf: 1-based index of the argument holding the length (Tetragon's convention). */
   sizeArgIndex?: number;
+  /** char_buf or string read at sys_exit, after the syscall filled it (hooks with return: true; never filtered on). */
+  returnCopy?: boolean;
 }
 
 export type StringOperator = 'Equal' | 'NotEqual' | 'Prefix' | 'NotPrefix' | 'Postfix' | 'NotPostfix';

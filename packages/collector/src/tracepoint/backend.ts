@@ -8,7 +8,7 @@ import { bpfObjectPath } from '../paths.js';
 import { SyscallBackend, SYSCALL_PROGRAMS, type SyscallBackendOptions, type SyscallBackendStats, type SyscallReport } from '../syscall/backend.js';
 import type { EncodedGeneration } from '../syscall/encode.js';
 import { ArgKind, HookFlag, hookIndex, MSG_OP_GENERIC_TRACEPOINT, SEL_LAYOUTS as L } from '../syscall/layout.js';
-import { TP_LAYOUTS as T, TpHow } from './layout.js';
+import { TP_LAYOUTS as T, TP_LEN_SIGNED, TpHow } from './layout.js';
 import type { TracepointHook } from './types.js';
 
 /** Copies of the program in generic_tp.o (SEL_TP_PROGS): distinct subsystem/events attached at once. */
@@ -132,6 +132,10 @@ export function encodeTpHook(hook: TracepointHook): Buffer {
     v.writeUInt16LE(f.offset, o + T.sel_tp_field.fields.off);
     v.writeUInt16LE(f.size, o + T.sel_tp_field.fields.size);
     v.writeUInt8(TpHow[f.how], o + T.sel_tp_field.fields.how);
+    if (f.lenOffset !== undefined) {
+      v.writeUInt8((f.lenSize ?? 8) | (f.lenSigned ? TP_LEN_SIGNED : 0), o + T.sel_tp_field.fields.len_size);
+      v.writeUInt16LE(f.lenOffset, o + T.sel_tp_field.fields.len_off);
+    }
   });
   return v;
 }

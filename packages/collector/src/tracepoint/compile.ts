@@ -4,10 +4,10 @@
 // backend's compiler over argument slots 0..n-1 (the declared fields in order), so filters, values and
 // limits are the same. Tracepoints only observe: Override is refused.
 import { ConfigError, type ConfigIssue } from '@peregrine/events';
-import { compileSyscallHook, intTypeInfo, type SelectorInput } from '../syscall/compile.js';
+import { compileSyscallHook, intTypeInfo, MAX_DATA_REFUSED, type SelectorInput } from '../syscall/compile.js';
 import { SEL } from '../syscall/layout.js';
 import { INT_ARG_TYPES, type IntArgType } from '../syscall/types.js';
-import { readTpFormat, tpSubsystemExists, TRACING_ROOTS, type TpFormatField } from './format.js';
+import { readTpFormat, tpSubsystemExists, TRACING_ROOTS, type TpFormat, type TpFormatField } from './format.js';
 import type { TpField, TracepointHook } from './types.js';
 
 /** The tracepoints entry as packages/policy's zod schema outputs it (TracepointSpec), declared structurally. */
@@ -36,7 +36,33 @@ function tpMessage(m: string): string {
   return m.replaceAll('syscall_tracepoint backend', 'tracepoint backend').replace(/ at sys_enter/g, '');
 }
 
-function resolveField(f: TpFormatField, type: string, subsystem: string): Omit<TpField, 'index' | 'type' | 'label'> | string {
+type Resolved = Omit<TpField, 'index' | 'type' | 'label'>;
+
+/**
+ * char_buf: the bytes a pointer field points to, as many as the length field sizeArgIndex names says
+ * (at most 255). sizeArgIndex counts fields from 1, as Tetragon's tracepoint args do (field i is
+ * sizeArgIndex i + 1); the length field need not be declared in args.
+ */
+function resolveCharBuf(f: TpFormatField, sizeArgIndex: number | undefined, fmt: TpFormat): Resolved | { path: 'type' | 'sizeArgIndex'; message: string } {
+  if (f.shape !== 'char_pointer' && f.shape !== 'pointer') {
+    return { path: 'type', message: `field ${f.index} '${f.decl}' is not a pointer: char_buf reads the bytes a pointer field points to` };
+  }
+  const counting = 'sizeArgIndex counts the fields from 1, common_* included: field i is sizeArgIndex i + 1';
+  if (sizeArgIndex === undefined) return { path: 'sizeArgIndex', message: `char_buf needs sizeArgIndex, the field holding the buffer's length (${counting})` };
+  const len = fmt.fields[sizeArgIndex - 1];
+  const names = `sizeArgIndex ${sizeArgIndex} names field ${sizeArgIndex - 1}`;
+  if (!len) return { path: 'sizeArgIndex', message: `${names}, and ${fmt.subsystem}/${fmt.event} has fields 0..${fmt.fields.length - 1} (${counting})` };
+  if (len.index === f.index) return { path: 'sizeArgIndex', message: `${names}, the buffer itself (${counting})` };
+  if (len.shape !== 'int') return { path: 'sizeArgIndex', message: `${names} '${len.decl}', which is not an integer length` };
+  return {
+    name: f.name, offset: f.offset, size: f.size,
+    // syscalls/sys_enter_* pass the caller's pointers; other events' pointers point into the kernel.
+    how: fmt.subsystem === 'syscalls' ? 'UBUF' : 'KBUF',
+    lenOffset: len.offset, lenSize: len.size, lenSigned: len.signed,
+  };
+}
+
+function resolveField(f: TpFormatField, type: string, subsystem: string): Resolved | string {
   const base = { name: f.name, offset: f.offset, size: f.size };
   if ((INT_ARG_TYPES as readonly string[]).includes(type)) {
     if (f.shape !== 'int' && f.shape !== 'pointer' && f.shape !== 'char_pointer') {
@@ -52,7 +78,7 @@ function resolveField(f: TpFormatField, type: string, subsystem: string): Omit<T
     if (f.shape === 'char_pointer') return { ...base, how: subsystem === 'syscalls' ? 'USTR' : 'KSTR' };
     return `field ${f.index} '${f.decl}' is not a string (a string is a __data_loc char[], a char * or a char array)`;
   }
-  return `argument type '${type}' is not supported by the tracepoint backend (declare an integer type such as int, uint32, long, size_t, or string)`;
+  return `argument type '${type}' is not supported by the tracepoint backend (declare an integer type such as int, uint32, long, size_t, string, or char_buf with sizeArgIndex)`;
 }
 
 export function compileTracepointHook(
@@ -91,9 +117,18 @@ export function compileTracepointHook(
     if (!f) {
       return bad(`${p}.index`, `${name} has ${fmt.fields.length} fields (0..${fmt.fields.length - 1}, common_* included): there is no field ${a.index}`);
     }
-    for (const k of ['sizeArgIndex', 'returnCopy', 'maxData'] as const) {
-      if (a[k] !== undefined) bad(`${p}.${k}`, `${k} is not supported by the tracepoint backend`);
+    if (a.returnCopy) {
+      bad(`${p}.returnCopy`, 'returnCopy is not supported by the tracepoint backend: a tracepoint has no return to read the buffer at (use a kprobes entry with syscall: true and return: true)');
     }
+    if (a.maxData) bad(`${p}.maxData`, MAX_DATA_REFUSED);
+    if (a.type === 'char_buf') {
+      const r = resolveCharBuf(f, a.sizeArgIndex, fmt);
+      if ('message' in r) return bad(`${p}.${r.path}`, r.message);
+      slotOf.set(a.index, fields.length);
+      fields.push({ index: a.index, type: a.type, ...(a.label !== undefined ? { label: a.label } : {}), ...r });
+      return;
+    }
+    if (a.sizeArgIndex !== undefined) bad(`${p}.sizeArgIndex`, 'sizeArgIndex applies to char_buf only');
     const r = resolveField(f, a.type, spec.subsystem);
     if (typeof r === 'string') return bad(`${p}.type`, r);
     slotOf.set(a.index, fields.length);
@@ -135,7 +170,14 @@ export function compileTracepointHook(
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     // Paths of matchArgs filters are the policy's (only their index was translated).
-    for (const i of e.issues) issues.push({ path: i.path, message: tpMessage(i.message).replace(/argument (\d+)/, (_, n: string) => `field ${fields[Number(n)]?.index ?? n}`) });
+    const field = (n: string): string => `field ${fields[Number(n)]?.index ?? n}`;
+    for (const i of e.issues) {
+      // Slots are compiled as strings; a char_buf field is named as such.
+      const message = tpMessage(i.message)
+        .replace(/\bstring argument (\d+)/, (_, n: string) => `${fields[Number(n)]?.type ?? 'string'} ${field(n)}`)
+        .replace(/argument (\d+)/, (_, n: string) => field(n));
+      issues.push({ path: i.path, message });
+    }
   }
   if (issues.length > 0 || !compiled) fail();
   const hook: TracepointHook = {

@@ -8,7 +8,9 @@ import { btf, expectLayout, structs } from '../abi/testdata/btf.js';
 import { bpfObjectPath } from '../paths.js';
 import { compileTracepointHook } from './compile.js';
 import { parseTpFormat } from './format.js';
-import { TP_LAYOUTS } from './layout.js';
+import { TP_LAYOUTS, TP_LAYOUTS as T, TP_LEN_SIGNED, TpHow } from './layout.js';
+import { encodeTpHook } from './backend.js';
+import { MAX_DATA_REFUSED } from '../syscall/compile.js';
 
 const OPENAT = `name: sys_enter_openat
 ID: 782
@@ -33,9 +35,31 @@ format:
 	field:__data_loc char[] name;	offset:44;	size:4;	signed:0;
 `;
 
+const WRITE = `name: sys_enter_write
+ID: 700
+format:
+	field:unsigned short common_type;	offset:0;	size:2;	signed:0;
+	field:unsigned char common_flags;	offset:2;	size:1;	signed:0;
+	field:unsigned char common_preempt_count;	offset:3;	size:1;	signed:0;
+	field:int common_pid;	offset:4;	size:4;	signed:1;
+
+	field:int __syscall_nr;	offset:8;	size:4;	signed:1;
+	field:unsigned int fd;	offset:16;	size:8;	signed:0;
+	field:const char * buf;	offset:24;	size:8;	signed:0;
+	field:size_t count;	offset:32;	size:8;	signed:0;
+`;
+const KBUF = `name: buf_event
+ID: 900
+format:
+	field:unsigned short common_type;	offset:0;	size:2;	signed:0;
+	field:const void * data;	offset:8;	size:8;	signed:0;
+	field:int len;	offset:16;	size:4;	signed:1;
+	field:char name[16];	offset:20;	size:16;	signed:0;
+`;
+
 function roots(): string {
   const r = mkdtempSync(join(tmpdir(), 'tpfmt-'));
-  for (const [s, e, t] of [['syscalls', 'sys_enter_openat', OPENAT], ['task', 'task_rename', RENAME]] as const) {
+  for (const [s, e, t] of [['syscalls', 'sys_enter_openat', OPENAT], ['task', 'task_rename', RENAME], ['syscalls', 'sys_enter_write', WRITE], ['test', 'buf_event', KBUF]] as const) {
     mkdirSync(join(r, 'events', s, e), { recursive: true });
     writeFileSync(join(r, 'events', s, e, 'format'), t);
   }
@@ -88,12 +112,70 @@ describe('tracepoint format', () => {
       'spec.tracepoints[0].raw: raw tracepoints are not supported by the tracepoint backend (omit raw: the format file gives every field)',
       'spec.tracepoints[0].args[0].index: syscalls/sys_enter_openat has 9 fields (0..8, common_* included): there is no field 9',
       "spec.tracepoints[0].args[1].type: field 5 'int dfd' is not a string (a string is a __data_loc char[], a char * or a char array)",
-      "spec.tracepoints[0].args[2].type: argument type 'sock' is not supported by the tracepoint backend (declare an integer type such as int, uint32, long, size_t, or string)",
+      "spec.tracepoints[0].args[2].type: argument type 'sock' is not supported by the tracepoint backend (declare an integer type such as int, uint32, long, size_t, string, or char_buf with sizeArgIndex)",
       'spec.tracepoints[0].selectors[0].matchArgs[0].index: field 8 is not declared in args',
       'spec.tracepoints[0].selectors[0].matchActions[0].action: Override cannot be honoured on tracepoint syscalls/sys_enter_openat: tracepoints only observe (use Sigkill, or an lsmhooks entry to deny)',
     ]);
     expect(issues(() => compileTracepointHook('p', { subsystem: 'nope', event: 'x' }, 'enforce', { tracingRoots }))[0]).toMatch(/^subsystem: tracepoint subsystem 'nope' does not exist/);
     expect(issues(() => compileTracepointHook('p', { subsystem: 'task', event: 'x' }, 'enforce', { tracingRoots }))[0]).toMatch(/^event: tracepoint task\/x does not exist/);
+  });
+});
+
+describe('tracepoint char_buf', () => {
+  it('reads a pointer field with the length of the field sizeArgIndex names (counted from 1, as Tetragon)', () => {
+    const tracingRoots = [roots()];
+    const h = compileTracepointHook('p', {
+      subsystem: 'syscalls', event: 'sys_enter_write',
+      args: [{ index: 5, type: 'int', label: 'fd' }, { index: 6, type: 'char_buf', sizeArgIndex: 8, label: 'buf' }],
+      selectors: [{ matchArgs: [{ index: 6, operator: 'Prefix', values: ['marker'] }, { index: 6, operator: 'Postfix', values: ['\n'] }] }],
+    }, 'enforce', { tracingRoots });
+    expect(h.fields[1]).toEqual({ index: 6, type: 'char_buf', label: 'buf', name: 'buf', offset: 24, size: 8, how: 'UBUF', lenOffset: 32, lenSize: 8, lenSigned: false });
+    // Filters on the buffer are string filters over its slot (1).
+    expect(h.selectors[0]?.matchArgs.map((f) => [f.index, f.operator])).toEqual([[1, 'Prefix'], [1, 'Postfix']]);
+    const t = encodeTpHook(h);
+    const f1 = T.sel_tp_hook.fields.f + T.sel_tp_field.size;
+    expect([t.readUInt8(f1 + T.sel_tp_field.fields.how), t.readUInt8(f1 + T.sel_tp_field.fields.len_size), t.readUInt16LE(f1 + T.sel_tp_field.fields.len_off)])
+      .toEqual([TpHow.UBUF, 8, 32]);
+    // Outside syscalls/*, pointers point into the kernel; a signed length is marked so.
+    const k = compileTracepointHook('p', { subsystem: 'test', event: 'buf_event', args: [{ index: 1, type: 'char_buf', sizeArgIndex: 3 }] }, 'enforce', { tracingRoots });
+    expect(k.fields[0]).toMatchObject({ how: 'KBUF', lenOffset: 16, lenSize: 4, lenSigned: true });
+    expect(encodeTpHook(k).readUInt8(T.sel_tp_hook.fields.f + T.sel_tp_field.fields.len_size)).toBe(4 | TP_LEN_SIGNED);
+  });
+
+  it('refuses a bad sizeArgIndex, a non-pointer field, returnCopy and maxData, with paths', () => {
+    const tracingRoots = [roots()];
+    const counting = 'sizeArgIndex counts the fields from 1, common_* included: field i is sizeArgIndex i + 1';
+    expect(issues(() => compileTracepointHook('p', {
+      subsystem: 'syscalls', event: 'sys_enter_write',
+      args: [
+        { index: 6, type: 'char_buf', sizeArgIndex: 7 },
+        { index: 5, type: 'char_buf', sizeArgIndex: 8 },
+        { index: 7, type: 'size_t', sizeArgIndex: 8 },
+      ],
+    }, 'enforce', { path: 'spec.tracepoints[0]', tracingRoots }))).toEqual([
+      `spec.tracepoints[0].args[0].sizeArgIndex: sizeArgIndex 7 names field 6, the buffer itself (${counting})`,
+      "spec.tracepoints[0].args[1].type: field 5 'unsigned int fd' is not a pointer: char_buf reads the bytes a pointer field points to",
+      'spec.tracepoints[0].args[2].sizeArgIndex: sizeArgIndex applies to char_buf only',
+    ]);
+    expect(issues(() => compileTracepointHook('p', {
+      subsystem: 'syscalls', event: 'sys_enter_write',
+      args: [{ index: 6, type: 'char_buf', sizeArgIndex: 9, returnCopy: true, maxData: true }, { index: 7, type: 'char_buf', sizeArgIndex: 7 }],
+    }, 'enforce', { tracingRoots }))).toEqual([
+      'args[0].returnCopy: returnCopy is not supported by the tracepoint backend: a tracepoint has no return to read the buffer at (use a kprobes entry with syscall: true and return: true)',
+      `args[0].maxData: ${MAX_DATA_REFUSED}`,
+      `args[0].sizeArgIndex: sizeArgIndex 9 names field 8, and syscalls/sys_enter_write has fields 0..7 (${counting})`,
+      "args[1].type: field 7 'size_t count' is not a pointer: char_buf reads the bytes a pointer field points to",
+    ]);
+    expect(issues(() => compileTracepointHook('p', { subsystem: 'test', event: 'buf_event', args: [{ index: 1, type: 'char_buf', sizeArgIndex: 2 }] }, 'enforce', { tracingRoots })))
+      .toEqual([`args[0].sizeArgIndex: sizeArgIndex 2 names field 1, the buffer itself (${counting})`]);
+    expect(issues(() => compileTracepointHook('p', { subsystem: 'test', event: 'buf_event', args: [{ index: 2, type: 'int' }, { index: 1, type: 'char_buf', sizeArgIndex: 4 }] }, 'enforce', { tracingRoots })))
+      .toEqual(["args[1].sizeArgIndex: sizeArgIndex 4 names field 3 'char name[16]', which is not an integer length"]);
+    expect(issues(() => compileTracepointHook('p', {
+      subsystem: 'syscalls', event: 'sys_enter_write', args: [{ index: 6, type: 'char_buf', sizeArgIndex: 8 }],
+      selectors: [{ matchArgs: [{ index: 6, operator: 'GT', values: ['1'] }] }],
+    }, 'enforce', { tracingRoots }))).toEqual([
+      "selectors[0].matchArgs[0].operator: operator 'GT' does not apply to char_buf field 6 (Equal, NotEqual, Prefix, NotPrefix, Postfix, NotPostfix)",
+    ]);
   });
 });
 
@@ -103,4 +185,8 @@ describe.skipIf(!existsSync(checker))('tracepoint backend ABI layouts', () => {
   for (const [name, layout] of Object.entries(TP_LAYOUTS)) {
     it(`${name} matches the BTF of sel_alignchecker.o`, () => expectLayout(all.get(name), name, layout));
   }
+  it('enum sel_tp_how is TpHow', () => {
+    const e = btf(checker).find((t) => t.kind === 'ENUM' && t.name === 'sel_tp_how');
+    expect(Object.fromEntries((e?.values ?? []).map((v) => [v.name.slice('SEL_TP_'.length), v.val]))).toEqual(TpHow);
+  });
 });

@@ -12,6 +12,10 @@ export interface TpField {
   how: TpHowName;
   /** Ints: bytes kept after narrowing, min(declared type, field size). */
   intSize?: number;
+  /** char_buf (UBUF/KBUF): where the length field (sizeArgIndex) sits in the record. */
+  lenOffset?: number;
+  lenSize?: number;
+  lenSigned?: boolean;
   label?: string;
   /** The policy's type (int, uint32, string…). */
   type: string;
