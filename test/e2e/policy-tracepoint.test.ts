@@ -58,6 +58,28 @@ spec:
       matchBinaries: [{operator: In, values: [${dir}/rootsh], followChildren: true}]
 `;
 
+// char_buf on sys_enter_write: buf (field 6) with the length in count (field 7: sizeArgIndex 8,
+// Tetragon counts sizeArgIndex from 1); only writes whose bytes start with this run's marker.
+const MARK = `tp-e2e-buf-${process.pid}`;
+const write = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata: {name: tp-write}
+spec:
+  tracepoints:
+  - subsystem: syscalls
+    event: sys_enter_write
+    args: [{index: 5, type: int, label: fd}, {index: 6, type: char_buf, sizeArgIndex: 8, label: buf}]
+    selectors:
+    - matchArgs: [{index: 6, operator: Prefix, values: ["${MARK}"]}]
+`;
+/** Writes each argument with one write(2) to a new file at fd 57 (a NUL in the first: the length is count, not a string's). */
+const WRITER = `import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.dup2(fd, 57)
+for a in sys.argv[2:]:
+    os.write(57, a.encode().replace(b'\\\\0', b'\\x00'))
+`;
+
 /** Renames the calling python3 process (prctl PR_SET_NAME): fires task/task_rename. */
 const PRCTL = (name: string): string => `python3 ${dir}/rename.py ${name}`;
 
@@ -77,7 +99,12 @@ describe.skipIf(!canRunBpf())('tracepoints (tracepoint backend)', () => {
       matchActions: [{action: NoPost}]
 `));
     writeFileSync(join(dir, 'rename.yaml'), rename);
-    agent = await startAgent(['--tracing-policy', join(dir, 'openat.yaml'), '--tracing-policy', join(dir, 'rename.yaml'), '--server-socket', sock]);
+    writeFileSync(join(dir, 'write.yaml'), write);
+    writeFileSync(join(dir, 'writer.py'), WRITER);
+    agent = await startAgent([
+      '--tracing-policy', join(dir, 'openat.yaml'), '--tracing-policy', join(dir, 'rename.yaml'), '--tracing-policy', join(dir, 'write.yaml'),
+      '--server-socket', sock,
+    ]);
   });
 
   afterAll(() => {
@@ -109,6 +136,11 @@ describe.skipIf(!canRunBpf())('tracepoints (tracepoint backend)', () => {
     expect(sh(`${PRCTL('tp-e2e-name')}; true`, '/bin/dash').status).toBe(0);
   });
 
+  it('char_buf: writes starting with the marker are reported with their bytes, others are not', () => {
+    const r = spawnSync('/usr/bin/python3', [join(dir, 'writer.py'), join(dir, 'out'), `${MARK}:hello\\0after`, `x${MARK}`, `${MARK}:${'a'.repeat(300)}`], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+  });
+
   it('refuses Override, unknown fields, wrong types and unknown events with precise paths', async () => {
     const bad = async (yaml: string) => {
       const r = await request(sock, { op: 'policy.add', yaml, source: 'test' });
@@ -122,6 +154,11 @@ describe.skipIf(!canRunBpf())('tracepoints (tracepoint backend)', () => {
       .toContainEqual(expect.stringMatching(/^spec\.tracepoints\[0\]\.args\[0\]\.index: syscalls\/sys_enter_openat has 9 fields/));
     expect(await bad(base(`  - {subsystem: syscalls, event: sys_enter_openat, args: [{index: 6, type: int}, {index: 5, type: string}]}\n`)))
       .toContainEqual(expect.stringMatching(/^spec\.tracepoints\[0\]\.args\[1\]\.type: field 5 'int dfd' is not a string/));
+    // sizeArgIndex counts from 1: 7 is field 6, the buffer itself (count is 8).
+    expect(await bad(base(`  - {subsystem: syscalls, event: sys_enter_write, args: [{index: 6, type: char_buf, sizeArgIndex: 7, returnCopy: true}]}\n`))).toEqual([
+      'spec.tracepoints[0].args[0].returnCopy: returnCopy is not supported by the tracepoint backend: a tracepoint has no return to read the buffer at (use a kprobes entry with syscall: true and return: true)',
+      'spec.tracepoints[0].args[0].sizeArgIndex: sizeArgIndex 7 names field 6, the buffer itself (sizeArgIndex counts the fields from 1, common_* included: field i is sizeArgIndex i + 1)',
+    ]);
     expect(await bad(base(`  - {subsystem: syscalls, event: sys_enter_nope}\n`)))
       .toContainEqual(expect.stringMatching(/^spec\.tracepoints\[0\]\.event: tracepoint syscalls\/sys_enter_nope does not exist/));
     expect(await bad(base(`  - {subsystem: nosuchsys, event: x}\n`)))
@@ -146,7 +183,7 @@ describe.skipIf(!canRunBpf())('tracepoints (tracepoint backend)', () => {
   it('runtime delete leaves no program or link behind', async () => {
     // Reports wait up to 1 s for their process's exec record; deleting the policy first would drop them.
     await new Promise((r) => setTimeout(r, 1200));
-    for (const name of ['tp-openat', 'tp-rename', 'tp-follow']) expect((await request(sock, { op: 'policy.delete', name })).ok).toBe(true);
+    for (const name of ['tp-openat', 'tp-rename', 'tp-follow', 'tp-write']) expect((await request(sock, { op: 'policy.delete', name })).ok).toBe(true);
     // A link holds its program: no sel_tp* program left means no link left either.
     expect(tpNames()).not.toContain('sel_tp');
   });
@@ -174,6 +211,15 @@ describe.skipIf(!canRunBpf())('tracepoints (tracepoint backend)', () => {
     expect(ren[0]?.parent?.binary).toBe('/usr/bin/bash');
     expect(ren[0]?.args[1]).toEqual({ string_arg: 'tp-e2e-name', label: 'newcomm' });
     expect(ren[0]?.args[0]).toMatchObject({ label: 'pid', int_arg: ren[0]?.process.pid });
+
+    // The bytes of each write up to count (the NUL included), at most 255; the one not starting with the marker absent.
+    const writes = tps(events, 'tp-write');
+    expect(writes.map((e) => e.args)).toEqual([
+      [{ int_arg: 57, label: 'fd' }, { string_arg: `${MARK}:hello\0after`, label: 'buf' }],
+      [{ int_arg: 57, label: 'fd' }, { string_arg: `${MARK}:${'a'.repeat(300)}`.slice(0, 255), label: 'buf' }],
+    ]);
+    expect(writes[0]).toMatchObject({ subsys: 'syscalls', event: 'sys_enter_write', action: 'KPROBE_ACTION_POST' });
+    expect(writes[0]?.process.binary).toMatch(/python3/);
 
     const fol = tps(events, 'tp-follow');
     expect(fol).toHaveLength(1);

@@ -103,7 +103,8 @@ export const TracepointSpec = z.strictObject({
   event: z.string().regex(/^[A-Za-z0-9_]+$/, 'not a tracepoint event'),
   raw: z.boolean().optional(),
   // index: the field's position in the format file, common_* fields included (Tetragon's convention).
-  args: z.array(ArgSpec.extend({ index: z.number().int().min(0).max(63) })).max(6).default([]),
+  // sizeArgIndex: 1 + the length field's index (counted from 1, as Tetragon's tracepoint args).
+  args: z.array(ArgSpec.extend({ index: z.number().int().min(0).max(63), sizeArgIndex: z.number().int().min(1).max(64).optional() })).max(6).default([]),
   selectors,
   message,
   tags,
