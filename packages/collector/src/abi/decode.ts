@@ -1,5 +1,6 @@
 import { DecodeError, type ProcessKey, type RawEvent, type RawExec } from '@peregrine/events';
 import { BATCH_RECORD_HEADER, LAYOUTS, MsgOp, NO_ID } from './layout.js';
+import { utf8Text } from './text.js';
 
 const C = LAYOUTS.msg_common.fields;
 const K = LAYOUTS.msg_key.fields;
@@ -9,7 +10,6 @@ const E = LAYOUTS.msg_exec.fields;
 const CL = LAYOUTS.msg_clone.fields;
 const X = LAYOUTS.msg_exit.fields;
 
-const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 export type Decoder = (buf: Buffer, off: number, size: number) => RawEvent;
 
@@ -24,14 +24,11 @@ export function readKey(buf: Buffer, off: number): ProcessKey {
   return { pid: buf.readUInt32LE(off + K.pid), ktime: buf.readBigUInt64LE(off + K.ktime) };
 }
 
-function str(buf: Buffer, start: number, len: number): string {
-  return utf8.decode(buf.subarray(start, start + len));
-}
 
 /** argv bytes are NUL-separated with a final NUL, except when truncated mid-argument. */
 export function splitArgv(buf: Buffer, start: number, len: number): string[] {
   if (len === 0) return [];
-  const parts = str(buf, start, len).split('\0');
+  const parts = utf8Text(buf, start, len).split('\0');
   if (buf[start + len - 1] === 0) parts.pop();
   return parts;
 }
@@ -88,10 +85,10 @@ function decodeExec(buf: Buffer, o: number, size: number): RawExec {
       user: buf.readUInt32LE(ns + NS.user),
     },
     cgroupId: buf.readBigUInt64LE(o + E.cgroup_id),
-    binary: str(buf, data, pathLen),
-    cwd: str(buf, data + pathLen, cwdLen),
+    binary: utf8Text(buf, data, pathLen),
+    cwd: utf8Text(buf, data + pathLen, cwdLen),
     args: splitArgv(buf, data + pathLen + cwdLen, argsLen),
-    cgroupName: str(buf, data + pathLen + cwdLen + argsLen, cgLen),
+    cgroupName: utf8Text(buf, data + pathLen + cwdLen + argsLen, cgLen),
     setuid: setuid === NO_ID ? null : setuid,
     setgid: setgid === NO_ID ? null : setgid,
   };

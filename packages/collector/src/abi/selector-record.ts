@@ -4,9 +4,9 @@
 // ({u8 kind, u8 index, u16 length, bytes}). Each backend decodes its own slot kinds and extra fields.
 import { DecodeError } from '@peregrine/events';
 import { LAYOUTS } from './layout.js';
+import { cString, utf8Text } from './text.js';
 
 const C = LAYOUTS.msg_common.fields;
-const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 /** Offsets of the shared header fields in one backend's record struct. */
 export type SelectorRecordFields = Record<
@@ -70,8 +70,6 @@ export function readSelectorRecord(buf: Buffer, o: number, len: number, opcode: 
   if (size !== len || L.size + argsLen !== size) {
     throw new DecodeError('bad_size', op, `${L.what}: header says ${size} bytes, record has ${len}, args ${argsLen}`);
   }
-  const commBytes = buf.subarray(o + M.comm, o + M.comm + 16);
-  const nul = commBytes.indexOf(0);
   return {
     op,
     flags: buf.readUInt8(o + C.flags),
@@ -87,7 +85,7 @@ export function readSelectorRecord(buf: Buffer, o: number, len: number, opcode: 
       selector: buf.readUInt8(o + M.selector),
       signal: buf.readUInt8(o + M.sig),
       gen: buf.readUInt32LE(o + M.gen),
-      comm: utf8.decode(nul >= 0 ? commBytes.subarray(0, nul) : commBytes),
+      comm: cString(buf, o + M.comm, 16),
       cgroupId: buf.readBigUInt64LE(o + M.cgroup_id),
     },
   };
@@ -116,5 +114,5 @@ export function argSlots(buf: Buffer, o: number, op: number, L: SelectorRecordLa
 
 /** The text of a slot (invalid UTF-8 replaced). */
 export function slotText(buf: Buffer, s: ArgSlot): string {
-  return utf8.decode(buf.subarray(s.p, s.p + s.n));
+  return utf8Text(buf, s.p, s.n);
 }

@@ -2,6 +2,7 @@
 import { DecodeError } from '@peregrine/events';
 import { LAYOUTS } from '../abi/layout.js';
 import { decodeFramedBatch, type DecodeStats } from '../abi/decode.js';
+import { cString } from '../abi/text.js';
 import { formatAddress } from './cidr.js';
 import { MSG_OP_CONNECT, NET_LAYOUTS, NetFlag, NetVerdict, type NetVerdictName } from './layout.js';
 
@@ -46,7 +47,6 @@ export interface ConnectReport {
   generation: number;
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: false });
 
 export function decodeConnect(buf: Buffer, o: number, size: number): ConnectReport {
   const op = buf.readUInt8(o + C.op);
@@ -63,8 +63,6 @@ export function decodeConnect(buf: Buffer, o: number, size: number): ConnectRepo
   if (!verdict) throw new DecodeError('bad_record', op, `connect record with unknown verdict ${verdictCode}`);
   const proto = buf.readUInt8(o + M.protocol);
   const bound = (flags & NetFlag.SRC_BOUND) !== 0;
-  const commBytes = buf.subarray(o + M.comm, o + M.comm + 16);
-  const nul = commBytes.indexOf(0);
   return {
     kind: 'connect',
     ktime: buf.readBigUInt64LE(o + C.ktime),
@@ -73,7 +71,7 @@ export function decodeConnect(buf: Buffer, o: number, size: number): ConnectRepo
     uid: buf.readUInt32LE(o + M.uid),
     gid: buf.readUInt32LE(o + M.gid),
     cgroupId: buf.readBigUInt64LE(o + M.cgroup_id),
-    comm: decoder.decode(nul < 0 ? commBytes : commBytes.subarray(0, nul)),
+    comm: cString(buf, o + M.comm, 16),
     family: fam === AF_INET ? 'inet' : fam === AF_INET6 ? 'inet6' : fam,
     protocol: PROTOCOLS[proto] ?? proto,
     sockType: buf.readUInt16LE(o + M.sock_type),
