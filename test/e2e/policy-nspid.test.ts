@@ -16,7 +16,7 @@ const dir = mkdtempSync(join(tmpdir(), 'peregrine-nspid-'));
 const inDir = join(dir, 'in');
 const notInDir = join(dir, 'notin');
 
-const policy = (name: string, operator: 'In' | 'NotIn', values: number[], prefix: string): string => `
+const policy = (name: string, operator: 'In' | 'NotIn', values: number[], prefix: string, followForks = false): string => `
 apiVersion: cilium.io/v1alpha1
 kind: TracingPolicy
 metadata: {name: ${name}}
@@ -26,7 +26,7 @@ spec:
     syscall: true
     args: [{index: 1, type: string, label: filename}]
     selectors:
-    - matchPIDs: [{operator: ${operator}, isNamespacePID: true, values: [${values.join(', ')}]}]
+    - matchPIDs: [{operator: ${operator},${followForks ? ' followForks: true,' : ''} isNamespacePID: true, values: [${values.join(', ')}]}]
       matchArgs: [{index: 1, operator: Prefix, values: ["${prefix}/"]}]
 `;
 
@@ -106,19 +106,6 @@ describe.skipIf(!canRunBpf())('matchPIDs isNamespacePID (syscall tracepoint back
 describe.skipIf(!canRunBpf())('matchPIDs isNamespacePID with followForks (syscall tracepoint backend)', () => {
   const ffIn = join(dir, 'ff-in');
   const ffNotIn = join(dir, 'ff-notin');
-  const ffPolicy = (name: string, operator: 'In' | 'NotIn', values: number[], prefix: string): string => `
-apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata: {name: ${name}}
-spec:
-  kprobes:
-  - call: sys_openat
-    syscall: true
-    args: [{index: 1, type: string, label: filename}]
-    selectors:
-    - matchPIDs: [{operator: ${operator}, followForks: true, isNamespacePID: true, values: [${values.join(', ')}]}]
-      matchArgs: [{index: 1, operator: Prefix, values: ["${prefix}/"]}]
-`;
   let agent: RunningAgent;
   /** The file name each run opens in both directories → whether ns pid 1 is among its 10 levels. */
   const expectFound = new Map<string, boolean>();
@@ -130,9 +117,9 @@ spec:
       mkdirSync(d);
       for (const name of runs) writeFileSync(join(d, name), 'x');
     }
-    writeFileSync(join(dir, 'ff-in.yaml'), ffPolicy('nsff-in', 'In', [1], ffIn));
+    writeFileSync(join(dir, 'ff-in.yaml'), policy('nsff-in', 'In', [1], ffIn, true));
     // The idiom of Tetragon's policies: not (a descendant of) pid 0 or pid 1 of its namespace.
-    writeFileSync(join(dir, 'ff-notin.yaml'), ffPolicy('nsff-notin', 'NotIn', [0, 1], ffNotIn));
+    writeFileSync(join(dir, 'ff-notin.yaml'), policy('nsff-notin', 'NotIn', [0, 1], ffNotIn, true));
     agent = await startAgent(['--tracing-policy', join(dir, 'ff-in.yaml'), '--tracing-policy', join(dir, 'ff-notin.yaml')]);
   });
 
