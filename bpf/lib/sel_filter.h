@@ -38,6 +38,20 @@ FUNC_INLINE void sel__count(__u32 idx)
 	sel__count_in(&sel_counters, idx);
 }
 
+/*
+ * The conf if sel_conf.nr_mask lets syscall nr through, else NULL: one inlined array lookup and a bit
+ * test, before any hash lookup, for every syscall of every task (sys_enter and sys_exit).
+ */
+FUNC_INLINE struct sel_conf *sel__conf_if_watched(__u32 nr)
+{
+	__u32 zero = 0;
+	struct sel_conf *conf = bpf_map_lookup_elem(&sel_conf_map, &zero);
+
+	if (!conf || nr >= SEL_NR_MASK_WORDS * 64 || !((conf->nr_mask[nr >> 6] >> (nr & 63)) & 1))
+		return NULL;
+	return conf;
+}
+
 FUNC_INLINE struct sel_heap *sel__heap(void)
 {
 	__u32 zero = 0;

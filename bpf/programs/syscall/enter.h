@@ -186,15 +186,13 @@ FUNC_INLINE bool sel__in_compat_syscall(void)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sel_sys_enter, struct pt_regs *regs, long id)
 {
-	__u32 nr = (__u32)id, zero = 0, gen, i, tgid;
+	__u32 nr = (__u32)id, gen, i, tgid;
 	struct sel_conf *conf;
 	struct sel_heap *h;
 	struct sel_nr *v;
 
-	conf = bpf_map_lookup_elem(&sel_conf_map, &zero);
-	if (!conf || nr >= SEL_NR_MASK_WORDS * 64 || !((conf->nr_mask[nr >> 6] >> (nr & 63)) & 1))
-		return 0;
-	if (!conf->enabled)
+	conf = sel__conf_if_watched(nr);
+	if (!conf || !conf->enabled)
 		return 0;
 	v = bpf_map_lookup_elem(&sel_syscalls, &nr);
 	if (!v)

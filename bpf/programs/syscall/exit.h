@@ -22,6 +22,8 @@ int BPF_PROG(sel_sys_exit, struct pt_regs *regs, long ret)
 	struct sel_pending_key pk;
 	struct sel_nr *v;
 
+	if (!sel__conf_if_watched(nr))
+		return 0;
 	v = bpf_map_lookup_elem(&sel_syscalls, &nr);
 	if (!v)
 		return 0;
