@@ -5,6 +5,7 @@ import { logLevel, type LogEntry } from 'kafkajs';
 import { SinkError } from '@peregrine/events';
 import { tempDir } from '../testdata/files.js';
 import { kafkaClientConfig, producerConfig, rateLimitedLogger } from './client.js';
+import { javaCompatiblePartitioner } from './partitioner.js';
 import { kafkaSinkSchema } from './config.js';
 
 let dir: string;
@@ -64,6 +65,7 @@ describe('kafka client configuration', () => {
       idempotent: false,
       maxInFlightRequests: 9,
       allowAutoTopicCreation: true,
+      createPartitioner: javaCompatiblePartitioner,
     });
   });
 });

@@ -18,6 +18,7 @@ import {
 } from 'kafkajs';
 import { SinkError } from '@peregrine/events';
 import type { KafkaSinkConfig } from './config.js';
+import { javaCompatiblePartitioner } from './partitioner.js';
 
 export type ProducerLike = Pick<Producer, 'connect' | 'disconnect' | 'sendBatch'>;
 export type AdminLike = Pick<Admin, 'connect' | 'disconnect' | 'listTopics' | 'fetchTopicMetadata' | 'createTopics'>;
@@ -120,10 +121,11 @@ export async function kafkaClientConfig(config: KafkaSinkConfig, id: string, env
   };
 }
 
-/** The producer configuration: no topic auto-creation unless asked, idempotence as configured. */
+/** The producer configuration: no topic auto-creation unless asked, idempotence as configured, Java's key partitioning. */
 export function producerConfig(config: KafkaSinkConfig): ProducerConfig {
   return {
     allowAutoTopicCreation: config.create_topics.enabled,
+    createPartitioner: javaCompatiblePartitioner,
     idempotent: config.idempotent,
     maxInFlightRequests: config.max_in_flight_requests,
     retry: {

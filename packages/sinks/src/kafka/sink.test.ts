@@ -9,6 +9,7 @@ import { execEvent, exitEvent } from '../testdata/events.js';
 import type { AdminLike, KafkaLike, ProducerLike } from './client.js';
 import { kafkaSinkSchema } from './config.js';
 import { KafkaSink } from './sink.js';
+import { javaCompatiblePartitioner } from './partitioner.js';
 
 const require = createRequire(import.meta.url);
 const kerrors = require('kafkajs/src/errors') as Record<string, new (...args: unknown[]) => Error>;
@@ -142,6 +143,7 @@ describe('kafka sink lifecycle', () => {
     expect(fake.producers).toHaveLength(1);
     expect(fake.producers[0]?.config).toEqual({
       allowAutoTopicCreation: false,
+      createPartitioner: javaCompatiblePartitioner,
       idempotent: true,
       maxInFlightRequests: 5,
       retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 30_000 },
