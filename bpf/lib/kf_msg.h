@@ -129,8 +129,8 @@ struct kf_msg_arg {
 
 /*
  * One call a selector matched. Followed by args_len bytes: for each argument slot of the hook in order,
- * a struct kf_msg_arg and its payload (an int as u64; a string's or path's bytes, no NUL; an address as
- * {family u8, 4 or 16 bytes}; a struct kf_cred).
+ * a struct kf_msg_arg and its payload (an int as u64; a string's or path's bytes, no NUL; a char_buf's
+ * struct sel_msg_buf and bytes; an address as {family u8, 4 or 16 bytes}; a struct kf_cred).
  */
 struct msg_kfunc {
 	struct msg_common common;
@@ -157,7 +157,7 @@ struct msg_kfunc {
 	__u64 cgroup_id;
 };
 
-#define KF_DATA_MAX (SEL_MAX_ARGS * (sizeof(struct kf_msg_arg) + SEL_STR_MAX))
+#define KF_DATA_MAX (SEL_MAX_ARGS * (sizeof(struct kf_msg_arg) + SEL_SLOT_MAX))
 
 /* Per-CPU counters (kf_counters). Every record not submitted is counted. */
 enum kf_counter {

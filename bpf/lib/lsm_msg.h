@@ -110,7 +110,7 @@ struct msg_lsm {
 	__u64 cgroup_id;
 };
 
-#define LSM_DATA_MAX (SEL_MAX_ARGS * (sizeof(struct lsm_msg_arg) + SEL_STR_MAX))
+#define LSM_DATA_MAX (SEL_MAX_ARGS * (sizeof(struct lsm_msg_arg) + SEL_SLOT_MAX)) /* sel__put_slots' bound */
 
 /* Per-CPU counters (lsm_counters). Every record not submitted is counted. */
 enum lsm_counter {

@@ -94,8 +94,9 @@ struct sel_slot_hdr {
 /*
  * Append the hook's argument slots to a record's data (at most data_max bytes): per slot the header
  * (src and idx: the backend's slot kind and source argument) and the payload — an int as u64 from
- * ival, else the first slen bytes of str (no NUL). Sets bit i of *fault (unreadable) or *trunc (cut at
- * SEL_STR_MAX - 1). Returns the bytes written.
+ * ival, else the first slen bytes of str (no NUL), after a struct sel_msg_buf for a char_buf (sel_arg
+ * kind SEL_ARG_PREBUF). Sets bit i of *fault (unreadable) or *trunc (cut at SEL_STR_MAX - 1). Returns
+ * the bytes written.
  */
 FUNC_INLINE __u32 sel__put_slots(struct sel_heap *h, struct sel_hook *hook, const __u8 *src, const __u8 *idx, char *data,
 				 const __u32 data_max, __u8 *fault, __u8 *trunc)
@@ -112,7 +113,7 @@ FUNC_INLINE __u32 sel__put_slots(struct sel_heap *h, struct sel_hook *hook, cons
 			break;
 		/* Offsets bounded where they are used (older verifiers lose bounds across spills). */
 		p = sel__idx(pos, 2047);
-		if (p > data_max - sizeof(*m) - SEL_STR_MAX)
+		if (p > data_max - sizeof(*m) - SEL_SLOT_MAX)
 			break;
 		p = sel__idx(p, 2047);
 		m = (struct sel_slot_hdr *)&data[p];
@@ -131,12 +132,24 @@ FUNC_INLINE __u32 sel__put_slots(struct sel_heap *h, struct sel_hook *hook, cons
 		}
 		if (n > SEL_STR_MAX - 1)
 			n = SEL_STR_MAX - 1;
-		if (n == SEL_STR_MAX - 1)
-			*trunc |= 1 << i;
 		len = sel__idx(n, SEL_STR_MAX - 1); /* n <= 255 already */
-		bpf_probe_read_kernel(&data[p + sizeof(*m)], len, h->str[i].s);
-		m->len = len;
-		pos = p + sizeof(*m) + len;
+		pos = p + sizeof(*m);
+		if (hook->args[i].kind == SEL_ARG_PREBUF) {
+			/* char_buf: its length first (struct sel_msg_buf); cut when that exceeds what was read. */
+			struct sel_msg_buf b = { .size = h->olen[i] };
+
+			if (h->slen[i] >= 0 && b.size > len)
+				*trunc |= 1 << i;
+			__builtin_memcpy(&data[pos], &b, sizeof(b));
+			pos += sizeof(b);
+			m->len = sizeof(b) + len;
+		} else {
+			if (n == SEL_STR_MAX - 1)
+				*trunc |= 1 << i;
+			m->len = len;
+		}
+		bpf_probe_read_kernel(&data[pos], len, h->str[i].s);
+		pos += len;
 	}
 	return pos;
 }

@@ -143,8 +143,8 @@ __noinline int sel__read_arg(__u32 i)
 	a = &hook->args[i];
 	if (a->index >= SEL_MAX_ARGS)
 		return 0;
-	if (a->kind == SEL_ARG_PRE) {
-		/* str[i] and slen[i] were filled by the attach point's program (tracepoint fields). */
+	if (a->kind == SEL_ARG_PRE || a->kind == SEL_ARG_PREBUF) {
+		/* str[i] and slen[i] (olen[i]) were filled by the attach point's program (tracepoint fields). */
 		if (a->reverse)
 			sel__reverse(i);
 		return 0;
@@ -171,6 +171,7 @@ __noinline int sel__read_arg(__u32 i)
 		if (a->size_arg >= SEL_MAX_ARGS)
 			return 0;
 		n = h->args[a->size_arg];
+		h->olen[i] = n;
 		if (n > SEL_STR_MAX - 1)
 			n = SEL_STR_MAX - 1;
 		r = bpf_probe_read_user(h->str[i].s, n, (const void *)raw);

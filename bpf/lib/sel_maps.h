@@ -177,6 +177,7 @@ struct sel_heap {
 	/* Everything below is scratch, never submitted. */
 	__u64 ival[SEL_MAX_ARGS];
 	__s32 slen[SEL_MAX_ARGS]; /* string length (NUL excluded), or -errno */
+	__u64 olen[SEL_MAX_ARGS]; /* char_buf: the buffer's length (struct sel_msg_buf.size); slen is what was read */
 	struct sel_strbuf str[SEL_MAX_ARGS];
 	struct sel_strbuf rev[SEL_MAX_ARGS];
 	struct sel_strbuf exe;

@@ -41,6 +41,7 @@ enum sel_arg_kind {
 	SEL_ARG_PRE = 4,    /* string already read into the scratch by the attach point's program (tracepoint fields) */
 	SEL_ARG_RBUF = 5,   /* char_buf with returnCopy: pointer and length bound parked at sys_enter, bytes read at sys_exit (rcopy.h) */
 	SEL_ARG_RSTR = 6,   /* string with returnCopy: likewise, read as a NUL-terminated string at sys_exit */
+	SEL_ARG_PREBUF = 7, /* char_buf already read into the scratch by the attach point's program (tracepoint fields, kfunc slots) */
 };
 
 /* sel_argf.op (matchArgs) */
@@ -277,7 +278,7 @@ struct sel_pending_key {
 #define SEL_MSG_MONITOR 0x1 /* the hook is in monitor mode: `action` was not carried out */
 #define SEL_MSG_RETURN 0x2  /* ret holds the return value (reported at sys_exit) */
 #define SEL_MSG_FAULT 0x4   /* some string argument could not be read (see fault) */
-#define SEL_MSG_TRUNC 0x8   /* some string argument was cut to SEL_STR_MAX - 1 bytes (see trunc) */
+#define SEL_MSG_TRUNC 0x8   /* some string or char_buf argument was cut to SEL_STR_MAX - 1 bytes (see trunc) */
 #define SEL_MSG_RCOPY 0x10  /* parked only: some slot is a returnCopy placeholder (sys_exit reads it; never submitted) */
 
 /* msg_generic_syscall.action */
@@ -295,8 +296,24 @@ struct sel_msg_arg {
 };
 
 /*
+ * The payload of a char_buf slot (sel_arg kinds SEL_ARG_BUF and SEL_ARG_PREBUF: in syscall and
+ * tracepoint records, and the KF_SRC_BUF slots of kfunc records) starts with this, then the bytes
+ * read: min(size, SEL_STR_MAX - 1) of them. size is the buffer's length as the kernel knew it (the
+ * sizeArgIndex argument or field; for returnCopy, min(return value, that argument), 0 for an error
+ * return), so size > the bytes that follow means the buffer was cut: Tetragon's truncated_bytes_arg
+ * and its orig_size. With the slot's fault bit set no bytes follow (the buffer was unreadable).
+ */
+struct sel_msg_buf {
+	__u64 size;
+};
+
+/* The largest slot payload: a char_buf's struct sel_msg_buf and SEL_STR_MAX - 1 bytes (a string has no header). */
+#define SEL_SLOT_MAX (sizeof(struct sel_msg_buf) + SEL_STR_MAX)
+
+/*
  * One syscall a selector matched. Followed by args_len bytes: for each declared argument in
- * declaration order, a struct sel_msg_arg and its payload (an int as u64; a string's bytes, no NUL).
+ * declaration order, a struct sel_msg_arg and its payload (an int as u64; a string's bytes, no NUL; a
+ * char_buf's struct sel_msg_buf and bytes).
  */
 struct msg_generic_syscall {
 	struct msg_common common;
@@ -321,7 +338,7 @@ struct msg_generic_syscall {
 	__u64 cgroup_id; /* cgroup v2 id of the caller (pod association) */
 };
 
-#define SEL_DATA_MAX (SEL_MAX_ARGS * (sizeof(struct sel_msg_arg) + SEL_STR_MAX))
+#define SEL_DATA_MAX (SEL_MAX_ARGS * (sizeof(struct sel_msg_arg) + SEL_SLOT_MAX))
 
 /* Per-CPU counters (index into sel_counters). Every record not submitted is counted. */
 enum sel_counter {

@@ -58,6 +58,9 @@ function setprivCopy(dir: string): string {
 }
 const PYTHON = existsSync('/usr/bin/python3') ? execFileSync('readlink', ['-f', '/usr/bin/python3'], { encoding: 'utf8' }).trim() : '';
 
+/** python3 -c WRITE_BYTES <file>: two write(2)s, 4 bytes that are not text, then 300 bytes. */
+const WRITE_BYTES = "import os, sys\nfd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)\nos.write(fd, b'kf\\x00\\xff')\nos.write(fd, b'z' * 300)\n";
+
 describe.skipIf(!avail.ok)('kfunc backend (real kernel)', () => {
   const work = mkdtempSync(join(tmpdir(), 'peregrine-kfunc-'));
   const watched = join(work, 'watched');
@@ -277,6 +280,22 @@ except OSError as e:
     expect(last).toMatchObject({ effective: 0n, userNs: { level: 0, uid: 0, gid: 0, inum: 0xeffffffd } });
   });
 
+  it('fentry on vfs_write, char_buf + sizeArgIndex: the raw bytes (NUL, 0xff) and the length; past 255 bytes, cut with the full length', async () => {
+    if (!PYTHON) return;
+    const out = join(watched, 'bytes.bin');
+    backend.apply([hook({
+      call: 'vfs_write', args: [{ index: 0, type: 'file' }, { index: 1, type: 'char_buf', sizeArgIndex: 3 }, { index: 2, type: 'size_t' }],
+      selectors: [{ matchArgs: [{ index: 0, operator: 'Equal', values: [out] }] }],
+    })]);
+    await fresh();
+    expect(spawnSync(PYTHON, ['-c', WRITE_BYTES, out]).status).toBe(0);
+    await settle(() => reports.length >= 2);
+    expect(reports.map((r) => r.args[1])).toEqual([
+      { index: 1, kind: 'buf', bytes: Buffer.from([0x6b, 0x66, 0, 0xff]), size: 4n, truncated: false, fault: false },
+      { index: 1, kind: 'buf', bytes: Buffer.alloc(255, 'z'), size: 300n, truncated: true, fault: false },
+    ]);
+  });
+
   it('load errors: a missing function, a bad argument type, Override on a function the kernel cannot override', () => {
     const issue = (spec: KprobeSpecInput): { path: string; message: string } => {
       try {
@@ -308,7 +327,7 @@ except OSError as e:
 });
 
 describe('kfunc adapter arguments (host)', () => {
-  it("reports arguments in Tetragon's shapes: file_arg, path_arg, linux_binprm_arg, sock_arg, sockaddr_arg, string_arg, capability_arg, size_arg", () => {
+  it("reports arguments in Tetragon's shapes: file_arg, path_arg, linux_binprm_arg, sock_arg, sockaddr_arg, string_arg, bytes_arg, truncated_bytes_arg, capability_arg, size_arg", () => {
     expect(kfuncArgument({ index: 0, kind: 'path', type: 'fd', path: '/etc/x', truncated: false, fault: false }, 'fd', 'f')).toEqual({ file_arg: { path: '/etc/x' }, label: 'f' });
     expect(kfuncArgument({ index: 0, kind: 'path', type: 'path', path: '/d', truncated: false, fault: false }, 'path', undefined)).toEqual({ path_arg: { path: '/d' } });
     expect(kfuncArgument({ index: 0, kind: 'path', type: 'linux_binprm', path: '/bin/x', truncated: false, fault: false }, 'linux_binprm', undefined)).toEqual({ linux_binprm_arg: { path: '/bin/x' } });
@@ -317,6 +336,10 @@ describe('kfunc adapter arguments (host)', () => {
     });
     expect(kfuncArgument({ index: 1, kind: 'sockaddr', family: 10, familyName: 'AF_INET6', addr: '::1', port: 22 }, 'sockaddr', undefined)).toEqual({ sockaddr_arg: { family: 'AF_INET6', addr: '::1', port: 22 } });
     expect(kfuncArgument({ index: 0, kind: 'string', value: 'abc', truncated: false, fault: false }, 'string', undefined)).toEqual({ string_arg: 'abc' });
+    const raw = Buffer.from([0x61, 0, 0xff]);
+    expect(kfuncArgument({ index: 1, kind: 'buf', bytes: raw, size: 3n, truncated: false, fault: false }, 'char_buf', 'b')).toEqual({ bytes_arg: 'YQD/', label: 'b' });
+    expect(kfuncArgument({ index: 1, kind: 'buf', bytes: raw, size: 4096n, truncated: true, fault: false }, 'char_buf', undefined))
+      .toEqual({ truncated_bytes_arg: { bytes_arg: 'YQD/', orig_size: '4096' } });
     expect(kfuncArgument({ index: 0, kind: 'int', value: 21n }, 'capability', undefined)).toEqual({ capability_arg: { value: 21, name: 'CAP_SYS_ADMIN' } });
     expect(kfuncArgument({ index: 2, kind: 'int', value: 4096n }, 'size_t', undefined)).toEqual({ size_arg: '4096' });
     expect(kfuncArgument({ index: 2, kind: 'int', value: 0xffffffffffffffffn }, 'int', undefined)).toEqual({ int_arg: -1 });
@@ -404,6 +427,21 @@ describe.skipIf(!avail.ok)('kfunc adapters through the PolicyManager (real kerne
       },
     });
     await manager.delete('creds-installed');
+  });
+
+  it('char_buf on vfs_write: bytes_arg (base64), and truncated_bytes_arg with orig_size past 255 bytes', async () => {
+    if (!PYTHON) return;
+    events.length = 0;
+    const out = join(work, 'bytes.bin');
+    const st = await manager.add([policy('write-bytes', `  - call: vfs_write\n    args: [{index: 0, type: file}, {index: 1, type: char_buf, sizeArgIndex: 3, label: buf}, {index: 2, type: size_t}]\n    selectors: [{matchArgs: [{index: 0, operator: Equal, values: [${out}]}]}]\n`)], 'test');
+    expect(st[0]!.hooks).toMatchObject([{ backend: 'fentry', status: 'attached' }]);
+    expect(spawnSync(PYTHON, ['-c', WRITE_BYTES, out]).status).toBe(0);
+    await eventsFor(2);
+    expect(events.map((e) => ('process_kprobe' in e ? e.process_kprobe.args : []))).toEqual([
+      [{ file_arg: { path: out } }, { bytes_arg: 'a2YA/w==', label: 'buf' }, { size_arg: '4' }],
+      [{ file_arg: { path: out } }, { truncated_bytes_arg: { bytes_arg: Buffer.alloc(255, 'z').toString('base64'), orig_size: '300' }, label: 'buf' }, { size_arg: '300' }],
+    ]);
+    await manager.delete('write-bytes');
   });
 
   it('Override through fmod_ret: KPROBE_ACTION_OVERRIDE, and the open is denied', async () => {

@@ -32,8 +32,10 @@ spec:
     - matchArgs: [{index: 0, operator: Equal, values: ["77", "78"]}]
       matchBinaries: [{operator: In, values: [/usr/bin/python3]}]
 `;
-const CONTENT = 'returnCopy e2e: the bytes read() put in the buffer\n';
-const LONG = 'L'.repeat(200) + 'M'.repeat(200);
+/** Not text: a NUL and bytes that are not UTF-8 come back exactly (bytes_arg is base64 of the raw bytes). */
+const CONTENT = Buffer.concat([Buffer.from('returnCopy e2e: '), Buffer.from([0, 0xff, 0xfe, 0x80]), Buffer.from(' the bytes read() put in the buffer\n')]);
+const LONG = Buffer.from('L'.repeat(200) + 'M'.repeat(200));
+const b64 = (b: Buffer): string => b.toString('base64');
 /**
  * read(77, 100): the whole file; lseek + read(77, 5): 5 bytes; read at EOF: 0; read(78) on a closed fd:
  * EBADF; read(77, 1000) of a 400-byte file: 400, of which 255 bytes are reported.
@@ -131,14 +133,18 @@ describe.skipIf(!canRunBpf())('syscall kprobes (syscall tracepoint backend)', ()
     expect(enforced[0]?.args).toContainEqual({ string_arg: `${etc}/f`, label: 'filename' });
     expect(enforced[0]?.process.binary).toMatch(/dash|bash|sh$/);
     expect(kills.some((k) => k.policy_mode === 'monitor' && k.args.some((a) => 'string_arg' in a && a.string_arg === `${etc}/h`))).toBe(true);
-    // The buffer as read() left it: min(return value, count, 255) bytes; nothing when read() failed.
+    // The buffer as read() left it, as Tetragon reports a char_buf: bytes_arg (base64) of min(return value,
+    // count) bytes, empty when read() failed; past 255 bytes, truncated_bytes_arg with the return value as orig_size.
     const reads = kprobes(events, 'read-copy');
     expect(reads.map((k) => [k.args, k.return])).toEqual([
-      [[{ int_arg: 77, label: 'fd' }, { string_arg: CONTENT, label: 'buf' }, { int_arg: 100, label: 'count' }], { int_arg: CONTENT.length, label: 'ret' }],
-      [[{ int_arg: 77, label: 'fd' }, { string_arg: CONTENT.slice(0, 5), label: 'buf' }, { int_arg: 5, label: 'count' }], { int_arg: 5, label: 'ret' }],
-      [[{ int_arg: 77, label: 'fd' }, { string_arg: '', label: 'buf' }, { int_arg: 10, label: 'count' }], { int_arg: 0, label: 'ret' }],
-      [[{ int_arg: 78, label: 'fd' }, { string_arg: '', label: 'buf' }, { int_arg: 10, label: 'count' }], { int_arg: -9, label: 'ret' }],
-      [[{ int_arg: 77, label: 'fd' }, { string_arg: LONG.slice(0, 255), label: 'buf' }, { int_arg: 1000, label: 'count' }], { int_arg: 400, label: 'ret' }],
+      [[{ int_arg: 77, label: 'fd' }, { bytes_arg: b64(CONTENT), label: 'buf' }, { int_arg: 100, label: 'count' }], { int_arg: CONTENT.length, label: 'ret' }],
+      [[{ int_arg: 77, label: 'fd' }, { bytes_arg: b64(CONTENT.subarray(0, 5)), label: 'buf' }, { int_arg: 5, label: 'count' }], { int_arg: 5, label: 'ret' }],
+      [[{ int_arg: 77, label: 'fd' }, { bytes_arg: '', label: 'buf' }, { int_arg: 10, label: 'count' }], { int_arg: 0, label: 'ret' }],
+      [[{ int_arg: 78, label: 'fd' }, { bytes_arg: '', label: 'buf' }, { int_arg: 10, label: 'count' }], { int_arg: -9, label: 'ret' }],
+      [
+        [{ int_arg: 77, label: 'fd' }, { truncated_bytes_arg: { bytes_arg: b64(LONG.subarray(0, 255)), orig_size: '400' }, label: 'buf' }, { int_arg: 1000, label: 'count' }],
+        { int_arg: 400, label: 'ret' },
+      ],
     ]);
     expect(reads[0]).toMatchObject({ function_name: 'sys_read', action: 'KPROBE_ACTION_POST' });
     const setuid = kprobes(events, 'watch-privileges').filter((k) => k.function_name === 'sys_setuid' && k.process.binary.includes('python3'));

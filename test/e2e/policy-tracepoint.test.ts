@@ -72,12 +72,15 @@ spec:
     selectors:
     - matchArgs: [{index: 6, operator: Prefix, values: ["${MARK}"]}]
 `;
-/** Writes each argument with one write(2) to a new file at fd 57 (a NUL in the first: the length is count, not a string's). */
+/**
+ * Writes each argument with one write(2) to a new file at fd 57, `\0` written as a NUL and `\xff` as the
+ * byte 0xff (the length is count, not a string's; the bytes need not be UTF-8).
+ */
 const WRITER = `import os, sys
 fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
 os.dup2(fd, 57)
 for a in sys.argv[2:]:
-    os.write(57, a.encode().replace(b'\\\\0', b'\\x00'))
+    os.write(57, a.encode().replace(b'\\\\0', b'\\x00').replace(b'\\\\xff', b'\\xff'))
 `;
 
 /** Renames the calling python3 process (prctl PR_SET_NAME): fires task/task_rename. */
@@ -137,7 +140,7 @@ describe.skipIf(!canRunBpf())('tracepoints (tracepoint backend)', () => {
   });
 
   it('char_buf: writes starting with the marker are reported with their bytes, others are not', () => {
-    const r = spawnSync('/usr/bin/python3', [join(dir, 'writer.py'), join(dir, 'out'), `${MARK}:hello\\0after`, `x${MARK}`, `${MARK}:${'a'.repeat(300)}`], { encoding: 'utf8' });
+    const r = spawnSync('/usr/bin/python3', [join(dir, 'writer.py'), join(dir, 'out'), `${MARK}:hello\\0after\\xff`, `x${MARK}`, `${MARK}:${'a'.repeat(300)}`], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
   });
 
@@ -212,11 +215,13 @@ describe.skipIf(!canRunBpf())('tracepoints (tracepoint backend)', () => {
     expect(ren[0]?.args[1]).toEqual({ string_arg: 'tp-e2e-name', label: 'newcomm' });
     expect(ren[0]?.args[0]).toMatchObject({ label: 'pid', int_arg: ren[0]?.process.pid });
 
-    // The bytes of each write up to count (the NUL included), at most 255; the one not starting with the marker absent.
+    // The bytes of each write up to count (the NUL and 0xff included), base64 as Tetragon's bytes_arg; past 255
+    // bytes, truncated_bytes_arg with count as orig_size; the write not starting with the marker absent.
     const writes = tps(events, 'tp-write');
+    const long = `${MARK}:${'a'.repeat(300)}`;
     expect(writes.map((e) => e.args)).toEqual([
-      [{ int_arg: 57, label: 'fd' }, { string_arg: `${MARK}:hello\0after`, label: 'buf' }],
-      [{ int_arg: 57, label: 'fd' }, { string_arg: `${MARK}:${'a'.repeat(300)}`.slice(0, 255), label: 'buf' }],
+      [{ int_arg: 57, label: 'fd' }, { bytes_arg: Buffer.from(`${MARK}:hello\0after\xff`, 'latin1').toString('base64'), label: 'buf' }],
+      [{ int_arg: 57, label: 'fd' }, { truncated_bytes_arg: { bytes_arg: Buffer.from(long.slice(0, 255)).toString('base64'), orig_size: String(long.length) }, label: 'buf' }],
     ]);
     expect(writes[0]).toMatchObject({ subsys: 'syscalls', event: 'sys_enter_write', action: 'KPROBE_ACTION_POST' });
     expect(writes[0]?.process.binary).toMatch(/python3/);

@@ -235,7 +235,7 @@ describe.skipIf(!canRun)('syscall_tracepoint backend (real kernel)', () => {
     const rep = reports.filter((x) => x.hookId === 351);
     expect(rep).toHaveLength(1);
     expect(rep[0]).toMatchObject({ action: 'signal', signal: 10, monitor: false });
-    expect(rep[0]!.args[1]).toMatchObject({ kind: 'buf', value: 'PEREGRINE-SIGNAL-ME please' });
+    expect(rep[0]!.args[1]).toMatchObject({ kind: 'buf', bytes: Buffer.from('PEREGRINE-SIGNAL-ME please'), size: 26n, truncated: false });
     expect(rep[0]!.args[2]).toEqual({ index: 2, kind: 'int', value: 26n });
   });
 

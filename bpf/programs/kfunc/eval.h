@@ -276,6 +276,7 @@ __noinline int kf__read_arg(__u32 i)
 			return 0;
 		li = sel__idx(li, 7);
 		n = h->args[li];
+		h->olen[i] = n;
 		if (n > SEL_STR_MAX - 1)
 			n = SEL_STR_MAX - 1;
 		r = bpf_probe_read_kernel(h->str[i].s, n, (const void *)raw);

@@ -35,7 +35,7 @@ FUNC_INLINE __u32 sel__put_args(struct sel_heap *h, struct sel_hook *hook)
 			break;
 		/* Offsets bounded where they are used (older verifiers lose bounds across spills). */
 		p = sel__idx(pos, 2047);
-		if (p > SEL_DATA_MAX - sizeof(*m) - SEL_STR_MAX)
+		if (p > SEL_DATA_MAX - sizeof(*m) - SEL_SLOT_MAX)
 			break;
 		p = sel__idx(p, 2047);
 		m = (struct sel_msg_arg *)&h->data[p];
@@ -60,11 +60,22 @@ FUNC_INLINE __u32 sel__put_args(struct sel_heap *h, struct sel_hook *hook)
 		}
 		if (n > SEL_STR_MAX - 1)
 			n = SEL_STR_MAX - 1;
-		if (n == SEL_STR_MAX - 1)
-			h->msg.trunc |= 1 << i;
 		len = sel__idx(n, SEL_STR_MAX - 1); /* n <= 255 already */
+		if (m->kind == SEL_ARG_BUF || m->kind == SEL_ARG_PREBUF) {
+			/* char_buf: its length first (struct sel_msg_buf); cut when that exceeds what was read. */
+			struct sel_msg_buf b = { .size = h->olen[i] };
+
+			if (h->slen[i] >= 0 && b.size > len)
+				h->msg.trunc |= 1 << i;
+			__builtin_memcpy(&h->data[pos], &b, sizeof(b));
+			pos += sizeof(b);
+			m->len = sizeof(b) + len;
+		} else {
+			if (n == SEL_STR_MAX - 1)
+				h->msg.trunc |= 1 << i;
+			m->len = len;
+		}
 		bpf_probe_read_kernel(&h->data[pos], len, h->str[i].s);
-		m->len = len;
 		pos += len;
 	}
 	return pos;

@@ -5,11 +5,12 @@
  * sel__put_args parks a 16-byte placeholder in the argument's slot — the user pointer and the length
  * bound (the sizeArgIndex argument, or none) — and marks the record SEL_MSG_RCOPY. At sys_exit
  * sel__rcopy_submit rebuilds the parked record in the per-CPU scratch, slot by slot, with each
- * placeholder replaced by what the buffer now holds: min(return value, length bound, SEL_STR_MAX - 1)
- * bytes for a char_buf (a negative return: no bytes, the argument's fault bit), the string for a
- * string. The submitted slot has the kind a sys_enter read would have (SEL_ARG_BUF / SEL_ARG_STR), so
- * the record is the same as for an argument read at sys_enter. Selectors never see these arguments
- * (user space refuses matchArgs on them): they run at sys_enter.
+ * placeholder replaced by what the buffer now holds: for a char_buf, struct sel_msg_buf with
+ * min(return value, length bound) and that many bytes, at most SEL_STR_MAX - 1 (a negative return:
+ * size 0, no bytes, the argument's fault bit); the string for a string. The submitted slot has the
+ * kind a sys_enter read would have (SEL_ARG_BUF / SEL_ARG_STR), so the record is the same as for an
+ * argument read at sys_enter. Selectors never see these arguments (user space refuses matchArgs on
+ * them): they run at sys_enter.
  */
 #pragma once
 #include "vmlinux.h"
@@ -68,7 +69,7 @@ __noinline int sel__rcopy_submit(__u32 pos, __s64 ret)
 			break;
 		s = sel__idx(src, 2047);
 		d = sel__idx(dst, 2047);
-		if (s > SEL_DATA_MAX - sizeof(a) - SEL_STR_MAX || d > SEL_DATA_MAX - sizeof(a) - SEL_STR_MAX)
+		if (s > SEL_DATA_MAX - sizeof(a) - SEL_SLOT_MAX || d > SEL_DATA_MAX - sizeof(a) - SEL_SLOT_MAX)
 			break;
 		s = sel__idx(s, 2047);
 		d = sel__idx(d, 2047);
@@ -76,7 +77,10 @@ __noinline int sel__rcopy_submit(__u32 pos, __s64 ret)
 		n = a.len;
 		src = s + sizeof(a) + n;
 		if (a.kind != SEL_ARG_RBUF && a.kind != SEL_ARG_RSTR) {
-			n = sel__idx(n, SEL_STR_MAX - 1); /* every slot's payload is at most 255 bytes */
+			/* Every slot's payload is at most SEL_SLOT_MAX - 1 bytes (a char_buf's struct sel_msg_buf and 255 bytes). */
+			if (n > SEL_SLOT_MAX - 1)
+				n = SEL_SLOT_MAX - 1;
+			n = sel__idx(n, 511);
 			bpf_probe_read_kernel(&h->data[d + sizeof(a)], n, &p->data[s + sizeof(a)]);
 			__builtin_memcpy(&h->data[d], &a, sizeof(a));
 			dst = d + sizeof(a) + n;
@@ -87,28 +91,36 @@ __noinline int sel__rcopy_submit(__u32 pos, __s64 ret)
 			a.kind = SEL_ARG_STR;
 			r = ret < 0 ? -1 : bpf_probe_read_user_str(&h->data[d + sizeof(a)], SEL_STR_MAX, (const void *)v[0]);
 			n = r > 0 ? r - 1 : 0;
+			if (r < 0) {
+				h->msg.fault |= 1 << i;
+				n = 0;
+			} else if (n >= SEL_STR_MAX - 1) {
+				h->msg.trunc |= 1 << i;
+			}
+			n = sel__idx(n, SEL_STR_MAX - 1);
+			a.len = n;
 		} else {
-			__u64 want = ret < 0 ? 0 : (__u64)ret;
+			/* The length the syscall gave the buffer (struct sel_msg_buf), then at most 255 of its bytes. */
+			struct sel_msg_buf b = { .size = ret < 0 ? 0 : (__u64)ret };
 
 			a.kind = SEL_ARG_BUF;
-			if (want > v[1])
-				want = v[1];
-			if (want > SEL_STR_MAX - 1)
-				h->msg.trunc |= 1 << i;
-			n = want > SEL_STR_MAX - 1 ? SEL_STR_MAX - 1 : want;
+			if (b.size > v[1])
+				b.size = v[1];
+			n = b.size > SEL_STR_MAX - 1 ? SEL_STR_MAX - 1 : b.size;
 			n = sel__idx(n, SEL_STR_MAX - 1);
-			r = ret < 0 ? -1 : bpf_probe_read_user(&h->data[d + sizeof(a)], n, (const void *)v[0]);
+			r = ret < 0 ? -1 : bpf_probe_read_user(&h->data[d + sizeof(a) + sizeof(b)], n, (const void *)v[0]);
+			if (r < 0) {
+				h->msg.fault |= 1 << i;
+				n = 0;
+			} else if (b.size > n) {
+				h->msg.trunc |= 1 << i;
+			}
+			__builtin_memcpy(&h->data[d + sizeof(a)], &b, sizeof(b));
+			n = sel__idx(n, SEL_STR_MAX - 1);
+			a.len = sizeof(b) + n;
 		}
-		if (r < 0) {
-			h->msg.fault |= 1 << i;
-			n = 0;
-		} else if (a.kind == SEL_ARG_STR && n >= SEL_STR_MAX - 1) {
-			h->msg.trunc |= 1 << i;
-		}
-		n = sel__idx(n, SEL_STR_MAX - 1);
-		a.len = n;
 		__builtin_memcpy(&h->data[d], &a, sizeof(a));
-		dst = d + sizeof(a) + n;
+		dst = d + sizeof(a) + a.len;
 	}
 	if (h->msg.fault)
 		h->msg.common.flags |= SEL_MSG_FAULT;

@@ -7,6 +7,7 @@
 
 struct msg_generic_syscall abi_generic_syscall;
 struct sel_msg_arg abi_sel_msg_arg;
+struct sel_msg_buf abi_sel_msg_buf;
 struct sel_arg abi_sel_arg;
 struct sel_argf abi_sel_argf;
 struct sel_binf abi_sel_binf;

@@ -31,8 +31,8 @@ FUNC_INLINE void tp__str_done(struct sel_heap *h, __u32 w, long r)
 	h->slen[w] = r > 0 ? r - 1 : 0;
 }
 
-/* char_buf: the length field (sizeArgIndex) of the record, as bytes to read: 0..SEL_STR_MAX - 1. */
-FUNC_INLINE __u32 tp__buf_len(void *ctx, struct sel_tp_field *f)
+/* char_buf: the length field (sizeArgIndex) of the record (a negative signed length: 0). */
+FUNC_INLINE __u64 tp__buf_len(void *ctx, struct sel_tp_field *f)
 {
 	__u32 n = f->len_size & 15;
 	__u64 v = 0;
@@ -45,12 +45,10 @@ FUNC_INLINE __u32 tp__buf_len(void *ctx, struct sel_tp_field *f)
 		if ((__s64)v < 0)
 			v = 0;
 	}
-	if (v > SEL_STR_MAX - 1)
-		v = SEL_STR_MAX - 1;
-	return sel__idx(v, SEL_STR_MAX - 1);
+	return v;
 }
 
-/* Fill the scratch with hook `slot`'s fields: ints into args[j], strings and buffers into str[j]/slen[j]. */
+/* Fill the scratch with hook `slot`'s fields: ints into args[j], strings and buffers into str[j]/slen[j] (buffers: olen[j]). */
 static __noinline int tp__fill(void *ctx, __u32 slot)
 {
 	struct sel_heap *h = sel__heap();
@@ -107,7 +105,10 @@ static __noinline int tp__fill(void *ctx, __u32 slot)
 		case SEL_TP_UBUF:
 		case SEL_TP_KBUF:
 			bpf_probe_read_kernel(&p, sizeof(p), ctx + off);
-			n = tp__buf_len(ctx, f);
+			v = tp__buf_len(ctx, f);
+			h->olen[w] = v;
+			n = v > SEL_STR_MAX - 1 ? SEL_STR_MAX - 1 : v;
+			n = sel__idx(n, SEL_STR_MAX - 1);
 			if (f->how == SEL_TP_UBUF)
 				r = bpf_probe_read_user(h->str[w].s, n, (const void *)p);
 			else

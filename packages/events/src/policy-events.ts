@@ -4,6 +4,10 @@ import type { Process, ProcessCredentials } from './process.js';
 /** One typed argument, Tetragon's oneof plus the label the policy gave it. */
 export type KprobeArgument = { label?: string } & (
   | { string_arg: string }
+  /** A char_buf's bytes, base64 (protojson renders proto bytes so). */
+  | { bytes_arg: string }
+  /** A char_buf cut short: the bytes read, base64, and the buffer's length (a uint64, as protojson writes it: decimal text). */
+  | { truncated_bytes_arg: { bytes_arg: string; orig_size: string } }
   | { int_arg: number }
   | { long_arg: string }
   | { size_arg: string }

@@ -1,8 +1,10 @@
 // The part of a policy record every backend on the selector engine shares (msg_generic_syscall,
 // msg_lsm, msg_kfunc: the same header fields by name, each at its own offsets): size and opcode checks,
 // who acted and which hook and selector matched, and the walk over the self-describing argument slots
-// ({u8 kind, u8 index, u16 length, bytes}). Each backend decodes its own slot kinds and extra fields.
+// ({u8 kind, u8 index, u16 length, bytes}; a char_buf's bytes after its length, struct sel_msg_buf).
+// Each backend decodes its own slot kinds and extra fields.
 import { DecodeError } from '@peregrine/events';
+import { SEL_LAYOUTS } from '../syscall/layout.js';
 import { LAYOUTS } from './layout.js';
 import { cString, utf8Text } from './text.js';
 
@@ -115,4 +117,17 @@ export function argSlots(buf: Buffer, o: number, op: number, L: SelectorRecordLa
 /** The text of a slot (invalid UTF-8 replaced). */
 export function slotText(buf: Buffer, s: ArgSlot): string {
   return utf8Text(buf, s.p, s.n);
+}
+
+/** A char_buf slot: the bytes read, raw, and the buffer's length as the kernel knew it (size > bytes.length: cut). */
+export interface SlotBytes {
+  bytes: Buffer;
+  size: bigint;
+}
+
+/** The struct sel_msg_buf and bytes of a char_buf slot (copied: the batch buffer is reused). */
+export function slotBytes(buf: Buffer, s: ArgSlot, op: number, what: string): SlotBytes {
+  const H = SEL_LAYOUTS.sel_msg_buf;
+  if (s.n < H.size) throw new DecodeError('bad_record', op, `${what}: char_buf slot ${s.i} of ${s.n} bytes`);
+  return { bytes: Buffer.from(buf.subarray(s.p + H.size, s.p + s.n)), size: buf.readBigUInt64LE(s.p + H.fields.size) };
 }

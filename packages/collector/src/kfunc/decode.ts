@@ -4,7 +4,7 @@
 // decodeKfuncBatch, never thrown through.
 import { DecodeError } from '@peregrine/events';
 import { decodeFramedBatch } from '../abi/decode.js';
-import { argSlots, readSelectorRecord, slotText, type SelectorRecordCommon, type SelectorRecordLayout } from '../abi/selector-record.js';
+import { argSlots, readSelectorRecord, slotBytes, slotText, type SelectorRecordCommon, type SelectorRecordLayout, type SlotBytes } from '../abi/selector-record.js';
 import { formatAddress } from '../net/cidr.js';
 import { KF_LAYOUTS, KfActionTaken, KfMsgFlag, KfSrc, MSG_OP_KFUNC } from './layout.js';
 
@@ -18,6 +18,8 @@ export const PROTOCOL_NAMES: Record<number, string> = { 1: 'IPPROTO_ICMP', 6: 'I
 export type KfuncArgValue =
   | { index: number; kind: 'int'; value: bigint }
   | { index: number; kind: 'string'; value: string; truncated: boolean; fault: boolean }
+  /** char_buf: the raw bytes read (at most 255) and the buffer's length (size > bytes.length: cut). */
+  | ({ index: number; kind: 'buf'; truncated: boolean; fault: boolean } & SlotBytes)
   /** file, path, linux_binprm, fd: the absolute path. */
   | { index: number; kind: 'path'; type: 'file' | 'path' | 'linux_binprm' | 'fd'; path: string; truncated: boolean; fault: boolean }
   | { index: number; kind: 'sockaddr'; family: number; familyName: string; addr: string; port: number }
@@ -113,8 +115,10 @@ export function decodeKfuncRecord(buf: Buffer, o: number, len: number): RawKfunc
       else net!.daddr = addr;
     } else if (PATH_TYPES[src]) {
       args.push({ index, kind: 'path', type: PATH_TYPES[src]!, path: slotText(buf, slot), truncated: slot.truncated, fault: slot.fault });
-    } else if (src === KfSrc.STR || src === KfSrc.BUF || src === KfSrc.FILENAME) {
+    } else if (src === KfSrc.STR || src === KfSrc.FILENAME) {
       args.push({ index, kind: 'string', value: slotText(buf, slot), truncated: slot.truncated, fault: slot.fault });
+    } else if (src === KfSrc.BUF) {
+      args.push({ index, kind: 'buf', ...slotBytes(buf, slot, op, RECORD.what), truncated: slot.truncated, fault: slot.fault });
     } else if (src === KfSrc.CRED) {
       // Empty when the cred was unreadable (fault bit set); anything else must be a whole struct kf_cred.
       if (n !== 0 && n !== CRED.size) throw new DecodeError('bad_record', op, `kfunc record: cred slot of ${n} bytes`);

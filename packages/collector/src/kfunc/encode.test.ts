@@ -3,13 +3,13 @@
 import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { kernelDev } from '../syscall/compile.js';
-import { HookFlag, SEL_LAYOUTS } from '../syscall/layout.js';
+import { ArgKind, HookFlag, SEL_LAYOUTS } from '../syscall/layout.js';
 import { compileKfuncHook } from './compile.js';
 import { encodeKfuncGeneration } from './encode.js';
 import type { KernelFunctions } from './kernel.js';
 
 const kernel: KernelFunctions = {
-  has: (f) => f === 'security_file_open',
+  has: (f) => f === 'security_file_open' || f === 'vfs_write',
   modifiable: (f) => f.startsWith('security_'),
   whyNotModifiable: () => 'it is not on the kernel\'s error-injection list',
 };
@@ -29,5 +29,15 @@ describe('encodeKfuncGeneration', () => {
     expect(flags & (HookFlag.PEXE | HookFlag.FC)).toBe(HookFlag.PEXE | HookFlag.FC);
     const sh = statSync('/bin/sh', { bigint: true });
     expect([...enc.fc]).toEqual([[7, [{ path: '/bin/sh', dev: kernelDev(sh.dev), ino: sh.ino }]]]);
+  });
+
+  it('a char_buf slot is PREBUF in the hook table (its record slot carries the length first); a string stays STR', () => {
+    const h = compileKfuncHook('p', {
+      call: 'vfs_write', args: [{ index: 0, type: 'file' }, { index: 1, type: 'char_buf', sizeArgIndex: 3 }, { index: 2, type: 'size_t' }],
+    }, 'enforce', { kernel, id: 5 });
+    const enc = encodeKfuncGeneration([h], 0, () => 0, () => 1);
+    const A = SEL_LAYOUTS.sel_hook.fields.args;
+    const kind = (i: number): number => enc.hooks[0]!.value.readUInt8(A + i * SEL_LAYOUTS.sel_arg.size + SEL_LAYOUTS.sel_arg.fields.kind);
+    expect([kind(0), kind(1), kind(2)]).toEqual([ArgKind.STR, ArgKind.PREBUF, ArgKind.INT]);
   });
 });

@@ -2,7 +2,7 @@
 // backend's encoder (each hook's argument slots play the syscall arguments), then what is this
 // backend's own — struct kf_hook per policy hook, struct kf_site per attached program, the CIDR keys.
 import { encodeGeneration, type EncodedGeneration } from '../syscall/encode.js';
-import { Filt, SEL, hookIndex, selId } from '../syscall/layout.js';
+import { ArgKind, Filt, SEL, SEL_LAYOUTS, hookIndex, selId } from '../syscall/layout.js';
 import type { SyscallHook } from '../syscall/types.js';
 import { addrKey } from '../lsm/encode.js';
 import { KF, KF_LAYOUTS as L, KfKind, KfSrc, type KfKindName } from './layout.js';
@@ -61,6 +61,11 @@ export function encodeKfuncGeneration(
       v.writeUInt8(sl.lenIndex ?? 0, F.len_idx + i);
     });
     h.errors.forEach((e, si) => v.writeInt32LE(e, F.err + si * 4));
+    // A char_buf slot: the program read it (kind PREBUF), and its record slot carries the length first.
+    const hv = out.hooks[slot]!.value;
+    h.slots.forEach((sl, i) => {
+      if (sl.src === 'BUF') hv.writeUInt8(ArgKind.PREBUF, SEL_LAYOUTS.sel_hook.fields.args + i * SEL_LAYOUTS.sel_arg.size + SEL_LAYOUTS.sel_arg.fields.kind);
+    });
     const key = Buffer.alloc(4);
     key.writeUInt32LE(hookIndex(gen, slot));
     out.ext.push({ key, value: v });

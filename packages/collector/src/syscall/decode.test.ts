@@ -6,14 +6,20 @@ import { ActionTaken, ArgKind, MSG_OP_GENERIC_SYSCALL, MsgFlag, SEL_LAYOUTS as L
 
 const M = L.msg_generic_syscall.fields;
 
-function record(opts: { ret?: bigint; monitor?: boolean; str?: string; fault?: boolean } = {}): Buffer {
-  const s = Buffer.from(opts.str ?? '/etc/passwd');
+/** An int argument, then a string (str) or a char_buf (buf: its slot kind, struct sel_msg_buf.size and bytes). */
+function record(opts: { ret?: bigint; monitor?: boolean; str?: string; buf?: { kind: number; size: bigint; bytes: Buffer }; fault?: boolean; trunc?: boolean } = {}): Buffer {
+  let s = Buffer.from(opts.str ?? '/etc/passwd');
+  if (opts.buf) {
+    s = Buffer.alloc(L.sel_msg_buf.size + opts.buf.bytes.length);
+    s.writeBigUInt64LE(opts.buf.size, L.sel_msg_buf.fields.size);
+    opts.buf.bytes.copy(s, L.sel_msg_buf.size);
+  }
   const args = Buffer.alloc(4 + 8 + 4 + s.length);
   args.writeUInt8(ArgKind.INT, 0);
   args.writeUInt8(2, 1);
   args.writeUInt16LE(8, 2);
   args.writeBigUInt64LE(0x241n, 4);
-  args.writeUInt8(ArgKind.STR, 12);
+  args.writeUInt8(opts.buf?.kind ?? ArgKind.STR, 12);
   args.writeUInt8(1, 13);
   args.writeUInt16LE(s.length, 14);
   s.copy(args, 16);
@@ -34,6 +40,7 @@ function record(opts: { ret?: bigint; monitor?: boolean; str?: string; fault?: b
   b.writeUInt8(9, M.sig);
   b.writeUInt8(2, M.nargs);
   b.writeUInt8(opts.fault ? 2 : 0, M.fault);
+  b.writeUInt8(opts.trunc ? 2 : 0, M.trunc);
   b.writeBigInt64LE(opts.ret ?? 0n, M.ret);
   b.writeUInt32LE(1, M.gen);
   b.writeUInt16LE(args.length, M.args_len);
@@ -51,7 +58,7 @@ describe('decodeSyscallRecord', () => {
       monitor: true, nr: 257, ret: -13n, gen: 1, comm: 'cat', cgroupId: 4242n,
       args: [
         { index: 2, kind: 'int', value: 0x241n },
-        { index: 1, kind: 'string', value: '/etc/passwd', bytes: Buffer.from('/etc/passwd'), fault: false, truncated: false },
+        { index: 1, kind: 'string', value: '/etc/passwd', fault: false, truncated: false },
       ],
     });
   });
@@ -60,6 +67,26 @@ describe('decodeSyscallRecord', () => {
     const r = decodeSyscallRecord(record({ str: '', fault: true }), 0, record({ str: '' }).length);
     expect(r.ret).toBeNull();
     expect(r.args[1]).toMatchObject({ kind: 'string', value: '', fault: true });
+  });
+
+  it('a char_buf keeps its raw bytes (NUL, invalid UTF-8) and the length the kernel gave it (BUF, PREBUF)', () => {
+    const bytes = Buffer.from([0x61, 0, 0xff, 0xfe, 0x0a]);
+    for (const kind of [ArgKind.BUF, ArgKind.PREBUF]) {
+      const whole = decodeSyscallRecord(record({ buf: { kind, size: 5n, bytes } }), 0, record({ buf: { kind, size: 5n, bytes } }).length);
+      expect(whole.args[1]).toEqual({ index: 1, kind: 'buf', bytes, size: 5n, fault: false, truncated: false });
+    }
+    const cut = record({ buf: { kind: ArgKind.BUF, size: 0xffff_ffff_ffn, bytes }, trunc: true });
+    expect(decodeSyscallRecord(cut, 0, cut.length).args[1]).toEqual({ index: 1, kind: 'buf', bytes, size: 0xffff_ffff_ffn, fault: false, truncated: true });
+    // The bytes are a copy: the batch buffer they came from is reused.
+    const a = decodeSyscallRecord(cut, 0, cut.length).args[1] as { bytes: Buffer };
+    cut.fill(0);
+    expect(a.bytes).toEqual(bytes);
+    const unreadable = record({ buf: { kind: ArgKind.BUF, size: 10n, bytes: Buffer.alloc(0) }, fault: true });
+    expect(decodeSyscallRecord(unreadable, 0, unreadable.length).args[1]).toEqual({ index: 1, kind: 'buf', bytes: Buffer.alloc(0), size: 10n, fault: true, truncated: false });
+    // A char_buf slot too short for its struct sel_msg_buf.
+    const short = record({ str: 'abc' });
+    short.writeUInt8(ArgKind.BUF, L.msg_generic_syscall.size + 12);
+    expect(() => decodeSyscallRecord(short, 0, short.length)).toThrow('syscall record: char_buf slot 1 of 3 bytes');
   });
 
   it('refuses an argument slot that overruns the record, a wrong opcode and an unknown action, naming each', () => {

@@ -3,7 +3,7 @@
 // no hook table. Bad records become DecodeErrors, counted by decodeSyscallBatch, never thrown through.
 import { DecodeError } from '@peregrine/events';
 import { decodeFramedBatch } from '../abi/decode.js';
-import { argSlots, readSelectorRecord, slotText, type SelectorRecordCommon, type SelectorRecordLayout } from '../abi/selector-record.js';
+import { argSlots, readSelectorRecord, slotBytes, slotText, type SelectorRecordCommon, type SelectorRecordLayout, type SlotBytes } from '../abi/selector-record.js';
 import { ActionTaken, ArgKind, MSG_OP_GENERIC_SYSCALL, MsgFlag, SEL_LAYOUTS } from './layout.js';
 
 const M = SEL_LAYOUTS.msg_generic_syscall.fields;
@@ -12,7 +12,9 @@ const ARG_HDR = SEL_LAYOUTS.sel_msg_arg.size;
 
 export type SyscallArgValue =
   | { index: number; kind: 'int'; value: bigint }
-  | { index: number; kind: 'string' | 'buf'; value: string; bytes: Buffer; fault: boolean; truncated: boolean };
+  | { index: number; kind: 'string'; value: string; fault: boolean; truncated: boolean }
+  /** char_buf: the raw bytes read (at most 255) and the buffer's length (size > bytes.length: cut). */
+  | ({ index: number; kind: 'buf'; fault: boolean; truncated: boolean } & SlotBytes);
 
 /** One record as the kernel wrote it: who acted, which hook and selector (SelectorRecordCommon), and this backend's fields. */
 export interface RawSyscallRecord extends SelectorRecordCommon {
@@ -43,9 +45,10 @@ export function decodeSyscallRecord(buf: Buffer, o: number, len: number, opcode:
     if (kind === ArgKind.INT) {
       if (n !== 8) throw new DecodeError('bad_record', op, `syscall record: int argument of ${n} bytes`);
       args.push({ index, kind: 'int', value: buf.readBigUInt64LE(p) });
-    } else if (kind === ArgKind.STR || kind === ArgKind.BUF || kind === ArgKind.PRE) {
-      const bytes = Buffer.from(buf.subarray(p, p + n));
-      args.push({ index, kind: kind === ArgKind.BUF ? 'buf' : 'string', value: slotText(buf, slot), bytes, fault: slot.fault, truncated: slot.truncated });
+    } else if (kind === ArgKind.STR || kind === ArgKind.PRE) {
+      args.push({ index, kind: 'string', value: slotText(buf, slot), fault: slot.fault, truncated: slot.truncated });
+    } else if (kind === ArgKind.BUF || kind === ArgKind.PREBUF) {
+      args.push({ index, kind: 'buf', ...slotBytes(buf, slot, op, RECORD.what), fault: slot.fault, truncated: slot.truncated });
     } else throw new DecodeError('bad_record', op, `syscall record: argument kind ${kind}`);
   }
   return {

@@ -31,8 +31,12 @@ export const SEL = {
   FOLLOW_ROOTS: 64,
 } as const;
 
-/** RBUF/RSTR: returnCopy arguments, read at sys_exit (bpf/programs/syscall/rcopy.h); records carry BUF/STR for them. */
-export const ArgKind = { INT: 1, STR: 2, BUF: 3, PRE: 4, RBUF: 5, RSTR: 6 } as const;
+/**
+ * RBUF/RSTR: returnCopy arguments, read at sys_exit (bpf/programs/syscall/rcopy.h); records carry BUF/STR for them.
+ * PRE/PREBUF: a string / char_buf the attach point's program read (tracepoint fields, kfunc slots).
+ * BUF and PREBUF slots start with a struct sel_msg_buf (the buffer's length), then the bytes.
+ */
+export const ArgKind = { INT: 1, STR: 2, BUF: 3, PRE: 4, RBUF: 5, RSTR: 6, PREBUF: 7 } as const;
 
 export const ArgOp = {
   Equal: 1, NotEqual: 2, Prefix: 3, NotPrefix: 4, Postfix: 5, NotPostfix: 6, GT: 7, LT: 8, Mask: 9, InRange: 10,
@@ -77,6 +81,7 @@ export const SEL_LAYOUTS = {
     },
   },
   sel_msg_arg: { size: 4, fields: { kind: 0, index: 1, len: 2 } },
+  sel_msg_buf: { size: 8, fields: { size: 0 } },
   sel_arg: { size: 8, fields: { index: 0, kind: 1, size: 2, is_signed: 3, size_arg: 4, reverse: 5, exact: 6, pad: 7 } },
   sel_argf: { size: 72, fields: { arg: 0, op: 1, nranges: 2, is_signed: 3, pad: 4, a: 8, b: 40 } },
   sel_binf: { size: 4, fields: { op: 0, parent: 1, follow: 2, pad: 3 } },

@@ -81,8 +81,8 @@ export class TracepointBackend {
 
   /**
    * Before the flip: the field tables; the hook tables rewritten with what the generic encoder does not
-   * know (fields are read by tp.h: strings arrive pre-read, ints narrowed to the field's width, the
-   * record opcode); and the attachments the new generation needs.
+   * know (fields are read by tp.h: strings and buffers arrive pre-read, ints narrowed to the field's
+   * width, the record opcode); and the attachments the new generation needs.
    */
   private beforeFlip(obj: BpfObject, hooks: TracepointHook[], enc: EncodedGeneration): void {
     for (const hook of hooks) {
@@ -147,7 +147,7 @@ export function patchHook(v: Buffer, hook: TracepointHook): void {
   hook.fields.forEach((f, j) => {
     const o = H.args + j * L.sel_arg.size;
     if (f.how === 'INT') v.writeUInt8(f.intSize ?? f.size, o + L.sel_arg.fields.size);
-    else v.writeUInt8(ArgKind.PRE, o + L.sel_arg.fields.kind);
+    else v.writeUInt8(f.how === 'UBUF' || f.how === 'KBUF' ? ArgKind.PREBUF : ArgKind.PRE, o + L.sel_arg.fields.kind);
   });
 }
 

@@ -9,7 +9,8 @@ import { bpfObjectPath } from '../paths.js';
 import { compileTracepointHook } from './compile.js';
 import { parseTpFormat } from './format.js';
 import { TP_LAYOUTS, TP_LAYOUTS as T, TP_LEN_SIGNED, TpHow } from './layout.js';
-import { encodeTpHook } from './backend.js';
+import { encodeTpHook, patchHook } from './backend.js';
+import { ArgKind, SEL_LAYOUTS } from '../syscall/layout.js';
 import { MAX_DATA_REFUSED } from '../syscall/compile.js';
 
 const OPENAT = `name: sys_enter_openat
@@ -140,6 +141,23 @@ describe('tracepoint char_buf', () => {
     const k = compileTracepointHook('p', { subsystem: 'test', event: 'buf_event', args: [{ index: 1, type: 'char_buf', sizeArgIndex: 3 }] }, 'enforce', { tracingRoots });
     expect(k.fields[0]).toMatchObject({ how: 'KBUF', lenOffset: 16, lenSize: 4, lenSigned: true });
     expect(encodeTpHook(k).readUInt8(T.sel_tp_hook.fields.f + T.sel_tp_field.fields.len_size)).toBe(4 | TP_LEN_SIGNED);
+  });
+
+  it('the hook table marks a buffer slot PREBUF (its record slot carries the length first), a string slot PRE', () => {
+    const h = compileTracepointHook('p', {
+      subsystem: 'syscalls', event: 'sys_enter_openat', args: [{ index: 5, type: 'int' }, { index: 6, type: 'string' }],
+    }, 'enforce', { tracingRoots: [roots()] });
+    const w = compileTracepointHook('p', {
+      subsystem: 'syscalls', event: 'sys_enter_write', args: [{ index: 5, type: 'int' }, { index: 6, type: 'char_buf', sizeArgIndex: 8 }],
+    }, 'enforce', { tracingRoots: [roots()] });
+    const kinds = (hook: typeof h): number[] => {
+      const v = Buffer.alloc(SEL_LAYOUTS.sel_hook.size);
+      v.writeUInt8(ArgKind.INT, SEL_LAYOUTS.sel_hook.fields.args + SEL_LAYOUTS.sel_arg.fields.kind);
+      patchHook(v, hook);
+      return [0, 1].map((i) => v.readUInt8(SEL_LAYOUTS.sel_hook.fields.args + i * SEL_LAYOUTS.sel_arg.size + SEL_LAYOUTS.sel_arg.fields.kind));
+    };
+    expect(kinds(h)).toEqual([ArgKind.INT, ArgKind.PRE]);
+    expect(kinds(w)).toEqual([ArgKind.INT, ArgKind.PREBUF]);
   });
 
   it('refuses a bad sizeArgIndex, a non-pointer field, returnCopy and maxData, with paths', () => {

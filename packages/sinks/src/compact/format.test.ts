@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { KprobeArgument, PeregrineEvent } from '@peregrine/events';
 import { execEvent, exitEvent } from '../testdata/events.js';
 import { useColor } from './color.js';
 import { formatCompact } from './format.js';
@@ -50,6 +51,22 @@ describe('formatCompact', () => {
     // With colour on, the only escapes are picocolors' own.
     const coloured = formatCompact(ev, { color: true });
     expect(coloured.replace(/\u001b\[\d+m/g, '')).toBe(line);
+  });
+
+  it('shows char_buf bytes escaped, at most 64 of them, with the full length when there is more or the buffer was cut', () => {
+    const base = execEvent(3, { binary: '/usr/bin/python3', arguments: '' });
+    const write = (args: KprobeArgument[]): PeregrineEvent => ({
+      process_kprobe: { process: base.process_exec.process, function_name: 'sys_write', args, action: 'KPROBE_ACTION_POST', policy_name: 'w' },
+      node_name: NODE,
+      time: base.time,
+    });
+    const b64 = (b: Buffer | string): string => Buffer.from(b).toString('base64');
+    expect(formatCompact(write([{ int_arg: 1, label: 'fd' }, { bytes_arg: b64(Buffer.from([0x68, 0x69, 0, 10, 0x5c, 0xff, 0x1b, 0x20, 0x7e])), label: 'buf' }]), { color: false }))
+      .toBe(`📝 write    ${NODE} /usr/bin/python3 1 hi\\0\\n\\\\\\xff\\x1b ~ [w: post]`);
+    expect(formatCompact(write([{ bytes_arg: b64('a'.repeat(100)) }]), { color: false })).toContain(` ${'a'.repeat(64)}…(100 bytes) [w: post]`);
+    expect(formatCompact(write([{ truncated_bytes_arg: { bytes_arg: b64('b'.repeat(10)), orig_size: '4096' } }]), { color: false }))
+      .toContain(` ${'b'.repeat(10)}…(4096 bytes) [w: post]`);
+    expect(formatCompact(write([{ bytes_arg: '' }, { int_arg: 0 }]), { color: false })).toContain('/usr/bin/python3  0 [w: post]');
   });
 });
 

@@ -42,8 +42,29 @@ function emoji(fn: string): string {
   return '🔎';
 }
 
+/** Bytes of a char_buf shown in a line; the rest is summarised as …(N bytes). */
+const BYTES_PREVIEW = 64;
+const BYTE_NAMES: Readonly<Record<number, string>> = { 0: '\\0', 9: '\\t', 10: '\\n', 13: '\\r', 0x5c: '\\\\' };
+
+/**
+ * A char_buf (base64 in the event) as readable text: printable ASCII as is, other bytes escaped (\0, \n,
+ * \xff…; a backslash doubled), the first BYTES_PREVIEW bytes, then …(N bytes) with the buffer's full
+ * length when more was read or the buffer was cut (origSize).
+ */
+function bytesPreview(base64: string, origSize?: string): string {
+  const b = Buffer.from(base64, 'base64');
+  let s = '';
+  for (const x of b.subarray(0, BYTES_PREVIEW)) {
+    s += BYTE_NAMES[x] ?? (x >= 0x20 && x < 0x7f ? String.fromCharCode(x) : `\\x${x.toString(16).padStart(2, '0')}`);
+  }
+  if (origSize !== undefined || b.length > BYTES_PREVIEW) s += `…(${origSize ?? b.length} bytes)`;
+  return s;
+}
+
 function argText(a: KprobeArgument): string {
   if ('string_arg' in a) return a.string_arg;
+  if ('bytes_arg' in a) return bytesPreview(a.bytes_arg);
+  if ('truncated_bytes_arg' in a) return bytesPreview(a.truncated_bytes_arg.bytes_arg, a.truncated_bytes_arg.orig_size);
   if ('int_arg' in a) return String(a.int_arg);
   if ('long_arg' in a) return a.long_arg;
   if ('size_arg' in a) return a.size_arg;

@@ -156,7 +156,8 @@ describe('toEcs', () => {
   it('maps a policy event: rule.name, hook, file path, alert when enforcing', () => {
     const kprobe = policyEvent('process_kprobe', {
       function_name: 'security_file_permission',
-      args: [{ file_arg: { path: '/etc/shadow', permission: '-rw-r-----' } }, { int_arg: 4 }],
+      // A char_buf (truncated_bytes_arg) adds no category and stays, base64, in the original event only.
+      args: [{ file_arg: { path: '/etc/shadow', permission: '-rw-r-----' } }, { int_arg: 4 }, { truncated_bytes_arg: { bytes_arg: 'cm9vdDo=', orig_size: '1200' } }],
       action: 'KPROBE_ACTION_SIGKILL',
       policy_name: 'file-monitoring-filtered',
       message: 'shadow read',

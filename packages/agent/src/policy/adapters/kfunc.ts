@@ -10,7 +10,7 @@ import { kfunc } from '@peregrine/collector';
 import { CAPABILITY_NAMES, capabilityNames } from '@peregrine/enricher';
 import type { KprobeSpec } from '@peregrine/policy';
 import { CompileError, type EnforcementAdapter, type HookRef, type PolicyReport } from '../adapter.js';
-import { intOrLongArg } from './lazy-backend.js';
+import { bytesArg, intOrLongArg } from './lazy-backend.js';
 
 type KfuncBackendName = 'fentry' | 'kprobe' | 'fmod_ret';
 const ACTION: Record<kfunc.RawKfuncRecord['action'], string> = { post: 'Post', override: 'Override', sigkill: 'Sigkill', signal: 'Signal' };
@@ -45,7 +45,7 @@ function intArgument(value: bigint, declared: string | undefined, l: { label?: s
   return intOrLongArg(declared?.startsWith('uint') ? BigInt.asUintN(64, value) : n, l);
 }
 
-/** One reported argument in Tetragon's shape (file_arg, path_arg, linux_binprm_arg, sock_arg, sockaddr_arg, string_arg, int_arg…). */
+/** One reported argument in Tetragon's shape (file_arg, path_arg, linux_binprm_arg, sock_arg, sockaddr_arg, string_arg, bytes_arg, int_arg…). */
 export function kfuncArgument(v: kfunc.KfuncArgValue, declared: string | undefined, label: string | undefined): KprobeArgument {
   const l = label ? { label } : {};
   switch (v.kind) {
@@ -53,6 +53,8 @@ export function kfuncArgument(v: kfunc.KfuncArgValue, declared: string | undefin
       return intArgument(v.value, declared, l);
     case 'string':
       return { string_arg: v.value, ...l };
+    case 'buf':
+      return bytesArg(v, l);
     case 'path':
       if (v.type === 'linux_binprm') return { linux_binprm_arg: { path: v.path }, ...l };
       if (v.type === 'path') return { path_arg: { path: v.path }, ...l };

@@ -1,7 +1,7 @@
 import { ConfigError } from '@peregrine/events';
 import { describe, expect, it } from 'vitest';
 import { CompileError } from '../adapter.js';
-import { LazyBackend, compileOrThrow, intOrLongArg } from './lazy-backend.js';
+import { LazyBackend, bytesArg, compileOrThrow, intOrLongArg } from './lazy-backend.js';
 
 function fake(failStart = false) {
   const calls: string[] = [];
@@ -58,5 +58,23 @@ describe('compileOrThrow / intOrLongArg', () => {
   it('int_arg while exact, long_arg (decimal text) beyond 2^53', () => {
     expect(intOrLongArg(-5n, {})).toEqual({ int_arg: -5 });
     expect(intOrLongArg(2n ** 60n, { label: 'x' })).toEqual({ long_arg: '1152921504606846976', label: 'x' });
+  });
+});
+
+describe('bytesArg', () => {
+  const raw = Buffer.from([0x68, 0x69, 0, 0xff, 0xfe]);
+  it("is Tetragon's bytes_arg (base64, no UTF-8 decoding) when the buffer was read whole", () => {
+    expect(bytesArg({ bytes: raw, size: 5n, fault: false }, { label: 'buf' })).toEqual({ bytes_arg: 'aGkA//4=', label: 'buf' });
+    expect(bytesArg({ bytes: Buffer.alloc(0), size: 0n, fault: false }, {})).toEqual({ bytes_arg: '' });
+  });
+
+  it('is truncated_bytes_arg with orig_size (a uint64 as decimal text) when the buffer was longer than what was read', () => {
+    expect(bytesArg({ bytes: raw, size: 400n, fault: false }, {})).toEqual({ truncated_bytes_arg: { bytes_arg: 'aGkA//4=', orig_size: '400' } });
+    expect(bytesArg({ bytes: raw, size: 0xffff_ffff_ffff_ffffn, fault: false }, {}))
+      .toEqual({ truncated_bytes_arg: { bytes_arg: 'aGkA//4=', orig_size: '18446744073709551615' } });
+  });
+
+  it('an unreadable buffer is an empty bytes_arg, whatever its length', () => {
+    expect(bytesArg({ bytes: Buffer.alloc(0), size: 10n, fault: true }, { label: 'buf' })).toEqual({ bytes_arg: '', label: 'buf' });
   });
 });

@@ -1,5 +1,5 @@
 // What the selector-engine adapters (syscall, tracepoint, bpf_lsm) share: a collector compiler's
-// ConfigError turned into the manager's CompileError, Tetragon's int_arg/long_arg, and a backend that
+// ConfigError turned into the manager's CompileError, Tetragon's int_arg/long_arg and bytes_arg, and a backend that
 // starts on the first apply with rules and stops — leaving nothing in the kernel — when none are left.
 import type { KprobeArgument } from '@peregrine/events';
 import { ConfigError } from '@peregrine/events';
@@ -13,6 +13,16 @@ export function compileOrThrow<T>(compile: () => T): T {
     if (e instanceof ConfigError) throw new CompileError(e.issues);
     throw e;
   }
+}
+
+/**
+ * A char_buf as Tetragon reports it: bytes_arg (base64), or truncated_bytes_arg with orig_size when the
+ * buffer was longer than what was read. An unreadable buffer: empty bytes_arg.
+ */
+export function bytesArg(v: { bytes: Buffer; size: bigint; fault: boolean }, l: { label?: string }): KprobeArgument {
+  const bytes_arg = v.bytes.toString('base64');
+  if (v.fault || v.size <= BigInt(v.bytes.length)) return { bytes_arg, ...l };
+  return { truncated_bytes_arg: { bytes_arg, orig_size: v.size.toString() }, ...l };
 }
 
 /** int_arg, or long_arg (decimal text) when the value is not exact as a JavaScript number. */

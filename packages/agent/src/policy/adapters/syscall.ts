@@ -4,13 +4,14 @@ import type { KprobeArgument } from '@peregrine/events';
 import { syscall } from '@peregrine/collector';
 import type { KprobeSpec } from '@peregrine/policy';
 import type { EnforcementAdapter, HookRef, PolicyReport } from '../adapter.js';
-import { LazyBackend, compileOrThrow, intOrLongArg } from './lazy-backend.js';
+import { LazyBackend, bytesArg, compileOrThrow, intOrLongArg } from './lazy-backend.js';
 
 const ACTION: Record<string, string> = { post: 'Post', sigkill: 'Sigkill', signal: 'Signal' };
 
 function argOf(v: syscall.SyscallArgValue, label: string | undefined): KprobeArgument {
   const l = label ? { label } : {};
   if (v.kind === 'int') return intOrLongArg(v.value, l);
+  if (v.kind === 'buf') return bytesArg(v, l);
   return { string_arg: v.value, ...l };
 }
 

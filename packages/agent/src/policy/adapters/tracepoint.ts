@@ -5,7 +5,7 @@ import type { KprobeArgument } from '@peregrine/events';
 import { tracepoint } from '@peregrine/collector';
 import type { TracepointSpec } from '@peregrine/policy';
 import type { EnforcementAdapter, HookRef, PolicyReport } from '../adapter.js';
-import { LazyBackend, compileOrThrow, intOrLongArg } from './lazy-backend.js';
+import { LazyBackend, bytesArg, compileOrThrow, intOrLongArg } from './lazy-backend.js';
 
 const ACTION: Record<string, string> = { post: 'Post', sigkill: 'Sigkill', signal: 'Signal' };
 
@@ -17,6 +17,7 @@ function argOf(v: tracepoint.TracepointReport['args'][number], field: tracepoint
     const signed = field ? !/^u|size_t/.test(field.type) : true;
     return intOrLongArg(signed ? n : v.value, l);
   }
+  if (v.kind === 'buf') return bytesArg(v, l);
   return { string_arg: v.value, ...l };
 }
 
