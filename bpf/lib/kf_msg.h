@@ -176,5 +176,6 @@ enum kf_counter {
 	KF_CNT_NO_TABLE = 10,    /* a chain pointed at a missing or foreign table: never expected */
 	KF_CNT_HEAP = 11,        /* per-CPU scratch unavailable */
 	KF_CNT_PENDING_FULL = 12,/* record for the return could not be parked: lost */
-	KF_CNT_MAX = 13,
+	KF_CNT_NESTED = 13,      /* call not evaluated: another evaluation was in progress on this CPU (eval.h kf__enter) */
+	KF_CNT_MAX = 14,
 };

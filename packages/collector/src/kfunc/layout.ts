@@ -64,5 +64,7 @@ export const KfCounter = {
   no_table: 10,
   heap_unavailable: 11,
   pending_full: 12,
+  /** Not evaluated: another evaluation was in progress on the CPU (a program nested in another's action or interrupt). */
+  nested: 13,
 } as const;
-export const KF_COUNTER_COUNT = 13;
+export const KF_COUNTER_COUNT = 14;
