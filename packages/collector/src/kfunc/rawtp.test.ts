@@ -23,7 +23,7 @@ const PROTOS: Record<string, BtfParam[]> = {
 const fake: KernelBtf = { rawTracepoint: (e) => PROTOS[e] ?? null };
 function roots(): string {
   const r = mkdtempSync(join(tmpdir(), 'rawtp-'));
-  for (const [s, e] of [['sched', 'sched_process_exec'], ['task', 'task_rename'], ['test', 'many']]) mkdirSync(join(r, 'events', s!, e!), { recursive: true });
+  for (const [s, e] of [['sched', 'sched_process_exec'], ['task', 'task_rename'], ['test', 'many'], ['syscalls', 'sys_enter_openat']]) mkdirSync(join(r, 'events', s!, e!), { recursive: true });
   return r;
 }
 const opts = (o: RawTracepointCompileOptions = {}): RawTracepointCompileOptions => ({ btf: fake, tracingRoots: [roots()], ...o });
@@ -89,6 +89,9 @@ describe('raw tracepoints: compile', () => {
     expect(issues(() => compileRawTracepointHook('p', { subsystem: 'nosuch', event: 'x', raw: true }, 'enforce', opts()))[0]).toMatch(/^subsystem: tracepoint subsystem 'nosuch' does not exist/);
     expect(issues(() => compileRawTracepointHook('p', { subsystem: 'task', event: 'sched_process_exec', raw: true }, 'enforce', opts())))
       .toEqual(["subsystem: sched_process_exec is a tracepoint of subsystem 'sched', not 'task'"]);
+    expect(issues(() => compileRawTracepointHook('p', { subsystem: 'syscalls', event: 'sys_enter_openat', raw: true }, 'enforce', opts()))).toEqual([
+      'raw: syscalls/sys_enter_openat is a trace event without a raw tracepoint of its own (its BTF has no btf_trace_sys_enter_openat: syscalls/* events are made from raw_syscalls/sys_enter and sys_exit): omit raw: to read its format-file fields',
+    ]);
     // A tracepoint without a trace event (no tracefs entry, BTF only) is accepted under any subsystem.
     expect(compileRawTracepointHook('p', { subsystem: 'test', event: 'buf_event', raw: true }, 'enforce', opts()).func).toBe('buf_event');
   });

@@ -95,7 +95,10 @@ export function compileRawTracepointHook(
   const params = btf.rawTracepoint(spec.event);
   const subs = subsystemsOf(spec.event, roots);
   if (!params) {
-    if (subs !== null && !roots.some((r) => existsSync(join(r, 'events', spec.subsystem)))) {
+    if (subs?.includes(spec.subsystem)) {
+      // A trace event with no raw tracepoint of its own (syscalls/* are made from raw_syscalls/sys_enter and sys_exit).
+      bad('raw', `${name} is a trace event without a raw tracepoint of its own (its BTF has no btf_trace_${spec.event}${spec.subsystem === 'syscalls' ? ': syscalls/* events are made from raw_syscalls/sys_enter and sys_exit' : ''}): omit raw: to read its format-file fields`);
+    } else if (subs !== null && !roots.some((r) => existsSync(join(r, 'events', spec.subsystem)))) {
       bad('subsystem', `tracepoint subsystem '${spec.subsystem}' does not exist on this kernel (no events/${spec.subsystem} under ${roots.join(' or ')})`);
     } else {
       bad('event', `raw tracepoint ${name} does not exist on this kernel (its BTF has no btf_trace_${spec.event}): check the name (and the kernel version)`);
