@@ -87,7 +87,7 @@ export declare class BpfObject {
    * own reference to its map and keeps working until stopped.
    */
   close(): void;
-  /** Before load(): the kernel function a BTF-typed program (fentry, fexit, fmod_ret) attaches to. */
+  /** Before load(): the kernel function a BTF-typed program (fentry, fexit, fmod_ret) attaches to, or the event of a raw tracepoint (tp_btf). */
   setAttachTarget(prog: string, funcName: string): void;
   /** A kprobe (or kretprobe) program on the named kernel function, whatever its section says. */
   attachKprobe(prog: string, funcName: string, retprobe: boolean): BpfLink;

@@ -46,6 +46,14 @@ struct {
 	__type(value, struct kf_heap);
 } kf_heap_map SEC(".maps");
 
+/** @brief Per-CPU: 1 while a program evaluates on this CPU (its scratch, sel_heap and kf_heap, is in use). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} kf_busy_map SEC(".maps");
+
 /** @brief Records of `return: true` hooks between the call and its return, by (thread, site, chain position). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Wire ABI and table layouts of the kfunc backend (programs/kfunc/): TracingPolicy `kprobes:` entries on
- * kernel functions (fentry, else kprobe; kretprobe for `return: true`) and Override through fmod_ret
- * (error-injectable functions, security_* hooks, and syscalls through their __x64_sys_* entry).
+ * kernel functions (fentry, else kprobe; kretprobe for `return: true`), Override through fmod_ret
+ * (error-injectable functions, security_* hooks, and syscalls through their __x64_sys_* entry), and
+ * `tracepoints:` entries with `raw: true` (tp_btf: the tracepoint's TP_PROTO arguments, BTF-typed).
  * packages/collector/src/kfunc/layout.ts mirrors every struct here; layout.test.ts compares that mirror
  * with the BTF of kf_alignchecker.o and kfunc.o.
  *
@@ -11,7 +12,7 @@
  * fills from the function's arguments (an int, a string, the path of a struct file…). struct kf_hook
  * says, per slot, what to extract from which function argument, and per selector the Override errno.
  *
- * A "site" is one attached program: a kernel function with an attach kind. Programs exist as
+ * A "site" is one attached program: a kernel function (or raw tracepoint) with an attach kind. Programs exist as
  * KF_MAX_SITES copies per kind (kf_fentry_0 … kf_fentry_7): the copy's number is the site, since
  * attach cookies and bpf_get_func_ip need 5.15 and the backend must run on 5.10. User space loads one
  * copy per site in its own object instance, sharing every map of a base instance.
@@ -56,6 +57,7 @@ enum kf_kind {
 	KF_KIND_KPROBE = 2,   /* pt_regs of the call */
 	KF_KIND_FMOD_RET = 3, /* BTF-typed, and the program's verdict replaces the call */
 	KF_KIND_SYSCALL = 4,  /* fmod_ret on __x64_sys_*: ctx[0] is the user pt_regs (syscall convention) */
+	KF_KIND_TP_BTF = 5,   /* raw tracepoint (tp_btf): ctx[i] is TP_PROTO argument i (after the hidden __data) */
 };
 
 /* Per policy hook, next to its struct sel_hook (kf_hooks, at SEL_HOOK_IDX(generation, slot)). */
@@ -174,5 +176,6 @@ enum kf_counter {
 	KF_CNT_NO_TABLE = 10,    /* a chain pointed at a missing or foreign table: never expected */
 	KF_CNT_HEAP = 11,        /* per-CPU scratch unavailable */
 	KF_CNT_PENDING_FULL = 12,/* record for the return could not be parked: lost */
-	KF_CNT_MAX = 13,
+	KF_CNT_NESTED = 13,      /* call not evaluated: another evaluation was in progress on this CPU (eval.h kf__enter) */
+	KF_CNT_MAX = 14,
 };

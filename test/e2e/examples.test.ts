@@ -24,7 +24,7 @@ const has = (f: string): boolean => canRunBpf() && kernelFeatures().has(f);
 const kfuncHere = (has('fentry') || has('kprobe')) && has('fmod_ret');
 
 /** The policy events of one policy: [kind, body] for process_lsm / process_kprobe / process_tracepoint. */
-function policyEvents(evs: PeregrineEvent[], name: string): { action: string; policy_mode?: string; args: unknown[]; process: { binary: string } }[] {
+function policyEvents(evs: PeregrineEvent[], name: string): { action: string; policy_mode?: string; args: unknown[]; process: { binary: string; pid: number } }[] {
   return evs.flatMap((e) => {
     const body = 'process_lsm' in e ? e.process_lsm : 'process_kprobe' in e ? e.process_kprobe : 'process_tracepoint' in e ? e.process_tracepoint : null;
     return body && body.policy_name === name ? [body as never] : [];
@@ -59,7 +59,7 @@ describe.skipIf(!canRunBpf())('examples/policies on this kernel', () => {
       if (KFUNC_EXAMPLES.includes(f) && !kfuncHere) continue;
       files.push('--tracing-policy', join(dir, f));
     }
-    expect(files.length).toBe(2 * (kfuncHere ? 9 : 7));
+    expect(files.length).toBe(2 * (kfuncHere ? 10 : 8));
     agent = await startAgent([...files, '--server-socket', join(dir, 'ctl.sock')]);
   });
 
@@ -111,6 +111,12 @@ c = socket.create_connection(('127.0.0.1', ${port}), 5); print('loopback ok')
     expect(existsSync(join(dir, 'after-deny'))).toBe(true);
   });
 
+  it('watch-exec-rawtp: an exec of a binary under /tmp/ runs and is reported (raw tracepoint)', () => {
+    copyFileSync('/usr/bin/true', join(dir, 'tmp-true'));
+    chmodSync(join(dir, 'tmp-true'), 0o755);
+    expect(sh(join(dir, 'tmp-true')).status).toBe(0);
+  });
+
   it('watch-privileges: setuid and setgid are reported with their argument', () => {
     expect(sh(`${PY} -c "import os; os.setgid(0); os.setuid(0)"`).status).toBe(0);
   });
@@ -141,6 +147,9 @@ c = socket.create_connection(('127.0.0.1', ${port}), 5); print('loopback ok')
     expect(deny('deny-egress-outside-cidrs').length).toBeGreaterThanOrEqual(1);
     expect(policyEvents(events, 'kill-etc-writer').some((e) => e.action === 'KPROBE_ACTION_SIGKILL')).toBe(true);
     expect(policyEvents(events, 'watch-openat-tracepoint').some((e) => e.action === 'KPROBE_ACTION_SIGKILL' && e.process.binary === '/usr/bin/cat')).toBe(true);
+    expect(policyEvents(events, 'watch-exec-rawtp').some((e) => JSON.stringify(e.args) === JSON.stringify([
+      { linux_binprm_arg: { path: join(dir, 'tmp-true') }, label: 'binary' }, { int_arg: e.process.pid, label: 'old_pid' },
+    ]))).toBe(true);
     const connects = policyEvents(events, 'watch-connect');
     expect(connects.some((e) => JSON.stringify(e.args).includes(`"port":${port}`))).toBe(true);
     const privs = policyEvents(events, 'watch-privileges');

@@ -38,6 +38,36 @@ FUNC_INLINE void kf__count(__u32 idx)
 	sel__count_in(&kf_counters, idx);
 }
 
+/*
+ * One evaluation per CPU at a time. The scratch (sel_heap: arguments, slots, the current hook; kf_heap:
+ * the record) is per CPU, and a program that starts while another is evaluating on the same CPU would
+ * overwrite what the first is using: a raw tracepoint that the first one's own action fires
+ * (bpf_send_signal → signal_generate), a tracepoint or fentry in an interrupt. The kernel keeps kprobe
+ * programs from nesting (bpf_prog_active), not tp_btf or fentry programs of different sites: the nested
+ * call is skipped and counted (KF_CNT_NESTED). kf__args() enters, kf__run() leaves.
+ */
+FUNC_INLINE bool kf__enter(void)
+{
+	__u32 zero = 0, *busy = bpf_map_lookup_elem(&kf_busy_map, &zero);
+
+	if (!busy)
+		return false;
+	if (*busy) {
+		kf__count(KF_CNT_NESTED);
+		return false;
+	}
+	*busy = 1;
+	return true;
+}
+
+FUNC_INLINE void kf__leave(void)
+{
+	__u32 zero = 0, *busy = bpf_map_lookup_elem(&kf_busy_map, &zero);
+
+	if (busy)
+		*busy = 0;
+}
+
 FUNC_INLINE struct kf_hook *kf__ext(struct sel_heap *h)
 {
 	__u32 idx = SEL_HOOK_IDX(h->gen, h->slot);
@@ -446,11 +476,8 @@ __noinline int kf__run_hook(__u32 slot, __u32 site, __u32 pos)
 	return 0;
 }
 
-/*
- * Every policy hook on a site, in order; the caller has put the function's arguments in sel_heap.args.
- * Returns 0 or the errno of the first enforcing Override that matched (acted on by fmod_ret sites only).
- */
-__noinline int kf__run(__u32 site)
+/* Every policy hook on a site, in order (kf__run without the leave). */
+__noinline int kf__run_chain(__u32 site)
 {
 	__u32 zero = 0, gen, i, tgid;
 	struct kf_site *c;
@@ -488,6 +515,19 @@ __noinline int kf__run(__u32 site)
 	return verdict;
 }
 
+/*
+ * Every policy hook on a site, in order; the caller has put the function's arguments in sel_heap.args
+ * (kf__args_*, which entered: this leaves). Returns 0 or the errno of the first enforcing Override that
+ * matched (acted on by fmod_ret sites only).
+ */
+__noinline int kf__run(__u32 site)
+{
+	int r = kf__run_chain(site);
+
+	kf__leave();
+	return r;
+}
+
 /* The return of a site's function: the records its hooks parked for this thread get the value, and go. */
 __noinline int kf__ret(__u32 site, __s64 rc)
 {
@@ -518,13 +558,20 @@ __noinline int kf__ret(__u32 site, __s64 rc)
 	return 0;
 }
 
-/* The scratch a program fills before kf__run, its argument slots cleared; NULL when unavailable (counted). */
+/*
+ * The scratch a program fills before kf__run, its argument slots cleared; NULL when unavailable or in use
+ * on this CPU (counted). Non-NULL: entered, and kf__run must follow (it leaves).
+ */
 FUNC_INLINE struct sel_heap *kf__args(void)
 {
-	struct sel_heap *h = sel__heap();
+	struct sel_heap *h;
 
+	if (!kf__enter())
+		return NULL;
+	h = sel__heap();
 	if (!h) {
 		kf__count(KF_CNT_HEAP);
+		kf__leave();
 		return NULL;
 	}
 	__builtin_memset(h->args, 0, sizeof(h->args));

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The kfunc backend: TracingPolicy `kprobes:` entries on kernel functions, evaluating the selector tables
- * compiled by packages/collector/src/kfunc/ (the syscall backend's engine, sel_filter.h, through eval.h).
+ * The kfunc backend: TracingPolicy `kprobes:` entries on kernel functions and `tracepoints:` entries with
+ * `raw: true`, evaluating the selector tables compiled by packages/collector/src/kfunc/ (the syscall
+ * backend's engine, sel_filter.h, through eval.h).
  *
  * Every program exists as KF_MAX_SITES copies whose number is the site they serve (no attach cookies
  * before 5.15). User space opens one object instance per site, autoloads the one copy it needs, points it
- * at the function (bpf_program__set_attach_target before load for the BTF-typed kinds; the kprobe's
- * function at attach) and makes it share every map of a base instance, which alone runs exe.h's
+ * at the function or tracepoint (bpf_program__set_attach_target before load for the BTF-typed kinds; the
+ * kprobe's function at attach) and makes it share every map of a base instance, which alone runs exe.h's
  * executable bookkeeping for matchBinaries. The section targets below are defaults only, present on every
  * supported kernel, so that each program also loads on its own (test/vm/load-objects.cjs): kf_sysret_N
  * too names a security_* hook, since no __x64_sys_* function is modifiable where the kernel lacks an
@@ -16,6 +17,9 @@
  *   kf_kprobe_N    kprobe: the same where fentry does not load; with kf_kretprobe_N for `return: true`
  *   kf_fmodret_N   fmod_ret: may fail the call (Override) — security_* and ALLOW_ERROR_INJECTION functions
  *   kf_sysret_N    fmod_ret on a syscall's __x64_sys_* entry: arguments from the user pt_regs it receives
+ *   kf_tpbtf_N     tp_btf on a raw tracepoint: observe; ctx is the u64 array of its TP_PROTO arguments (the
+ *                  hidden __data excluded), the same shape as fentry's, so the same evaluation. Loads where
+ *                  fentry does not (a kernel refusing trampolines still runs typed raw tracepoints).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -56,6 +60,13 @@
 		if (!kf__args_syscall(ctx))                                     \
 			return 0;                                               \
 		return kf__verdict(kf__run(n));                                 \
+	}                                                                       \
+	SEC("tp_btf/sched_process_exec")                                        \
+	int kf_tpbtf_##n(unsigned long long *ctx)                               \
+	{                                                                       \
+		if (kf__args_btf(ctx))                                          \
+			kf__run(n);                                             \
+		return 0;                                                       \
 	}
 
 KF_SITE(0)

@@ -14,7 +14,8 @@ export type Backend =
   | 'fanotify_open'
   | 'cgroup_connect'
   | 'syscall_tracepoint'
-  | 'tracepoint';
+  | 'tracepoint'
+  | 'tp_btf';
 
 interface BackendInfo {
   /** The feature name of the kernel probe (packages/collector/src/probe) it needs. */
@@ -70,6 +71,13 @@ export const BACKENDS: Record<Backend, BackendInfo> = {
     describe: 'typed programs on the raw syscall tracepoints sys_enter (and sys_exit), in-kernel selectors',
   },
   tracepoint: { feature: 'tracepoint', canDeny: false, canKill: true, selectors: ALL_SELECTORS, describe: 'a tracepoint program per subsystem/event (generic_tp.o), in-kernel selectors' },
+  tp_btf: {
+    feature: 'tp_btf',
+    canDeny: false,
+    canKill: true,
+    selectors: ALL_SELECTORS,
+    describe: 'a typed raw tracepoint program (tp_btf) per event, TP_PROTO arguments from BTF, in-kernel selectors (kfunc.o)',
+  },
 };
 
 /** Where each LSM hook can run when BPF LSM is refused. */
@@ -170,7 +178,13 @@ export function planPolicy(p: TracingPolicy, available: ReadonlySet<string>, imp
     }
   });
   (p.spec.tracepoints ?? []).forEach((t, i) => {
-    choose(['spec', 'tracepoints', i], `tracepoints ${t.subsystem}/${t.event}`, ['tracepoint'], t.selectors, available, implemented, '', out);
+    if (t.raw) {
+      // Tetragon's raw tracepoints: the TP_PROTO arguments, typed by the kernel's BTF — tp_btf programs (5.5+, CONFIG_DEBUG_INFO_BTF).
+      choose(['spec', 'tracepoints', i], `tracepoints ${t.subsystem}/${t.event} (raw)`, ['tp_btf'], t.selectors, available, implemented,
+        'Raw tracepoints need typed raw tracepoint programs (tp_btf) and the kernel\'s BTF; omit raw: to read the format-file fields with the tracepoint backend.', out);
+    } else {
+      choose(['spec', 'tracepoints', i], `tracepoints ${t.subsystem}/${t.event}`, ['tracepoint'], t.selectors, available, implemented, '', out);
+    }
   });
   return out;
 }

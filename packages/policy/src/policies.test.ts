@@ -131,7 +131,7 @@ describe('TracingPolicy validation', () => {
 describe('planner', () => {
   const here = new Set(['tracepoint', 'syscall_tracepoint', 'tp_btf', 'cgroup_sock_addr', 'fanotify_exec_perm', 'fanotify_open_perm', 'bpf_send_signal']);
   const vm = new Set([...here, 'kprobe', 'fentry', 'fmod_ret', 'bpf_lsm']);
-  const all = new Set<Backend>(['bpf_lsm', 'fmod_ret', 'kprobe', 'fentry', 'fanotify_exec', 'fanotify_open', 'cgroup_connect', 'syscall_tracepoint', 'tracepoint']);
+  const all = new Set<Backend>(['bpf_lsm', 'fmod_ret', 'kprobe', 'fentry', 'fanotify_exec', 'fanotify_open', 'cgroup_connect', 'syscall_tracepoint', 'tracepoint', 'tp_btf']);
   const example = (f: string) => parsePolicies(readFileSync(join(EXAMPLES, f), 'utf8'), f)[0]!;
 
   it.each([
@@ -141,6 +141,7 @@ describe('planner', () => {
     ['watch-connect.yaml', 'cgroup_connect', 'bpf_lsm'],
     ['kill-etc-writer.yaml', 'syscall_tracepoint', 'syscall_tracepoint'],
     ['watch-privileges.yaml', 'syscall_tracepoint', 'syscall_tracepoint'],
+    ['watch-exec-rawtp.yaml', 'tp_btf', 'tp_btf'],
   ])('%s → %s here, %s where BPF LSM loads', (f, hereBackend, vmBackend) => {
     expect(planPolicy(example(f), here, all).hooks[0]?.backend).toBe(hereBackend);
     expect(planPolicy(example(f), vm, all).hooks[0]?.backend).toBe(vmBackend);

@@ -102,8 +102,9 @@ export const TracepointSpec = z.strictObject({
   subsystem: z.string().regex(/^[A-Za-z0-9_]+$/, 'not a tracepoint subsystem'),
   event: z.string().regex(/^[A-Za-z0-9_]+$/, 'not a tracepoint event'),
   raw: z.boolean().optional(),
-  // index: the field's position in the format file, common_* fields included (Tetragon's convention).
-  // sizeArgIndex: 1 + the length field's index (counted from 1, as Tetragon's tracepoint args).
+  // index: the field's position in the format file, common_* fields included (Tetragon's convention);
+  // with raw: true, the TP_PROTO argument's position (from 0, the hidden __data excluded).
+  // sizeArgIndex: 1 + the length field's (or raw argument's) index, counted from 1 as Tetragon's.
   args: z.array(ArgSpec.extend({ index: z.number().int().min(0).max(63), sizeArgIndex: z.number().int().min(1).max(64).optional() })).max(6).default([]),
   selectors,
   message,

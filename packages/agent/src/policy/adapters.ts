@@ -7,6 +7,7 @@ import { SyscallAdapter } from './adapters/syscall.js';
 import { LsmAdapter } from './adapters/lsm.js';
 import { TracepointAdapter } from './adapters/tracepoint.js';
 import { KfuncAdapter, SharedKfunc } from './adapters/kfunc.js';
+import { RawTracepointAdapter } from './adapters/rawtp.js';
 
 export function createAdapters(opts: { cgroup2Root: string | null }): EnforcementAdapter[] {
   const guard = new SharedGuard();
@@ -14,5 +15,6 @@ export function createAdapters(opts: { cgroup2Root: string | null }): Enforcemen
   return [
     new ConnectAdapter(opts.cgroup2Root), new FanotifyAdapter(guard, 'exec'), new FanotifyAdapter(guard, 'open'), new SyscallAdapter(), new LsmAdapter(),
     new TracepointAdapter(), new KfuncAdapter('fentry', kf), new KfuncAdapter('kprobe', kf), new KfuncAdapter('fmod_ret', kf),
+    new RawTracepointAdapter(kf),
   ];
 }

@@ -16,6 +16,7 @@ const PROBES: [hook: string, spec: string][] = [
   ['kprobes on a kernel function', 'kprobes: [{call: tcp_connect, syscall: false}]'],
   ['kprobes on a kernel function + Override', `kprobes: [{call: security_file_open, syscall: false, ${OVERRIDE}}]`],
   ['tracepoints (any subsystem/event)', 'tracepoints: [{subsystem: sched, event: sched_process_exec}]'],
+  ['tracepoints raw: true (TP_PROTO arguments, + Sigkill)', 'tracepoints: [{subsystem: sched, event: sched_process_exec, raw: true, selectors: [{matchActions: [{action: Sigkill}]}]}]'],
 ];
 
 export interface HookMapping {

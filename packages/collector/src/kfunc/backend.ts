@@ -1,7 +1,8 @@
 // The kfunc backend: a base instance of bpf/.output/kfunc.o holds every map (selector tables, value sets,
-// executables for matchBinaries, the ring buffer) and runs the executable bookkeeping; each site — one
-// kernel function with one attach kind — is another instance of the same object in which only that
-// site's program copy is loaded, pointed at the function, with every map reused from the base.
+// executables for matchBinaries, the ring buffer) and runs the executable bookkeeping (tp_btf programs
+// only: the base loads wherever typed raw tracepoints do); each site — one kernel function, or one raw
+// tracepoint, with one attach kind — is another instance of the same object in which only that site's
+// program copy is loaded, pointed at the function or tracepoint, with every map reused from the base.
 //
 // Replacing tables under load is the syscall and LSM backends' scheme: apply() writes everything of the
 // generation that is not live (value sets, sel_hooks, kf_hooks, that generation's half of each kf_sites
@@ -65,7 +66,7 @@ export interface KfuncBackendStats {
 }
 
 export const KFUNC_EXEC_PROGRAMS = ['sel_exec', 'sel_fork', 'sel_exit'] as const;
-const ENTRY_PROGRAM: Record<KfKindName, string> = { fentry: 'kf_fentry', kprobe: 'kf_kprobe', fmod_ret: 'kf_fmodret', syscall: 'kf_sysret' };
+const ENTRY_PROGRAM: Record<KfKindName, string> = { fentry: 'kf_fentry', kprobe: 'kf_kprobe', fmod_ret: 'kf_fmodret', syscall: 'kf_sysret', tp_btf: 'kf_tpbtf' };
 export const kfuncProgram = (kind: KfKindName | 'kretprobe', site: number): string => `${kind === 'kretprobe' ? 'kf_kretprobe' : ENTRY_PROGRAM[kind]}_${site}`;
 
 type SetMap = SelMap | 'kf_hooks';
@@ -209,7 +210,8 @@ export class KfuncBackend {
           { cause: e },
         );
       }
-      throw new KfuncBackendError(`cannot attach ${kind} to kernel function '${func}': ${(e as Error).message}`, { cause: e });
+      const what = kind === 'tp_btf' ? `raw tracepoint '${func}'` : `kernel function '${func}'`;
+      throw new KfuncBackendError(`cannot attach ${kind} to ${what}: ${(e as Error).message}`, { cause: e });
     }
   }
 

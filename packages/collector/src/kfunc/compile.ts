@@ -97,6 +97,41 @@ export function compileKfuncHook(policyName: string, spec: KprobeSpecInput, mode
     bad('returnArg.type', `returnArg type '${spec.returnArg.type}' cannot be reported by the kfunc backend (use an int type: int, long, uint64…)`);
   }
   if (spec.return && overrides) bad('return', 'return: true cannot be combined with Override (fmod_ret decides before the function runs)');
+  return compileKfuncBody(policyName, spec, mode, opts, { func, kind, title: `kprobe ${spec.call}`, backend: 'kfunc backend', syscall }, issues);
+}
+
+/** Where a hook attaches, as compileKfuncBody needs it. */
+export interface KfuncTarget {
+  /** The kernel function (or raw tracepoint) the site's program attaches to. */
+  func: string;
+  kind: KfKindName;
+  /** Names the hook in the ConfigError's message (`kprobe security_file_open`). */
+  title: string;
+  /** Names the backend in issues (`kfunc backend`). */
+  backend: string;
+  /** Arguments are a syscall's user registers. */
+  syscall: boolean;
+  /** Why Override cannot be honoured here (an observing site), for the issue on each Override action. */
+  refuseOverride?: string;
+}
+
+/**
+ * What every hook of this backend shares once its attach point is known: declared arguments → slots,
+ * selectors translated to the slot space (Override taken out, its errno kept per selector) and compiled
+ * by the syscall backend's compiler. `issues` holds what the caller found already; throws ConfigError
+ * with all of them.
+ */
+export function compileKfuncBody(
+  policyName: string,
+  spec: KprobeSpecInput,
+  mode: 'enforce' | 'monitor',
+  opts: KfuncCompileOptions,
+  target: KfuncTarget,
+  issues: ConfigIssue[],
+): KfuncHook {
+  const base = opts.path ? `${opts.path}.` : '';
+  const bad = (path: string, message: string): void => void issues.push({ path: base + path, message });
+  const { func, kind, syscall } = target;
 
   // Which sock slots the filters need, per declared index.
   const sockNeeds = new Map<number, Set<KfSrcName>>();
@@ -164,7 +199,7 @@ export function compileKfuncHook(policyName: string, spec: KprobeSpecInput, mode
       at.set('ANY', slots.length);
       slots.push({ src: 'CRED', index: a.index, type: 'string', declared: 'cred', ...label });
     } else {
-      bad(`${p}.type`, `argument type '${a.type}' is not supported by the kfunc backend (int types, string, char_buf, filename, fd, file, path, linux_binprm, sock, sockaddr, cred)`);
+      bad(`${p}.type`, `argument type '${a.type}' is not supported by the ${target.backend} (int types, string, char_buf, filename, fd, file, path, linux_binprm, sock, sockaddr, cred)`);
     }
   });
   if (slots.length > 6) bad('args', `the arguments need ${slots.length} slots (a sockaddr takes 3, a sock at least 1 per field filtered): at most 6`);
@@ -184,7 +219,7 @@ export function compileKfuncHook(policyName: string, spec: KprobeSpecInput, mode
         return { index: 0, operator: 'Equal', values: ['0'] }; // placeholder, the hook fails anyway
       }
       if (type === 'cred') {
-        bad(`${fp}.index`, `argument ${f.index} is a cred: the kfunc backend reports it (process_credentials_arg) but does not filter on it ` +
+        bad(`${fp}.index`, `argument ${f.index} is a cred: the ${target.backend} reports it (process_credentials_arg) but does not filter on it ` +
           '(matchCapabilities filters on the calling process\'s capabilities)');
         return { index: 0, operator: 'Equal', values: ['0'] };
       }
@@ -201,7 +236,8 @@ export function compileKfuncHook(policyName: string, spec: KprobeSpecInput, mode
         actions.push(a);
         return;
       }
-      if (a.argError === undefined) bad(`${sp}.matchActions[${ai}].argError`, 'Override needs argError (a negative errno, e.g. -1 for EPERM)');
+      if (target.refuseOverride !== undefined) bad(`${sp}.matchActions[${ai}].action`, target.refuseOverride);
+      else if (a.argError === undefined) bad(`${sp}.matchActions[${ai}].argError`, 'Override needs argError (a negative errno, e.g. -1 for EPERM)');
       else if (!Number.isInteger(a.argError) || a.argError > -1 || a.argError < -4095) bad(`${sp}.matchActions[${ai}].argError`, 'argError must be a negative errno (-1..-4095)');
       else err = a.argError;
     });
@@ -222,9 +258,9 @@ export function compileKfuncHook(policyName: string, spec: KprobeSpecInput, mode
     );
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    for (const i of e.issues) issues.push({ path: remapActionPath(i.path, actionIndex), message: kfuncMessage(i.message) });
+    for (const i of e.issues) issues.push({ path: remapActionPath(i.path, actionIndex), message: kfuncMessage(i.message, target.backend) });
   }
-  if (issues.length > 0 || !compiled) throw new ConfigError(`policy '${policyName}' kprobe ${spec.call}`, issues);
+  if (issues.length > 0 || !compiled) throw new ConfigError(`policy '${policyName}' ${target.title}`, issues);
   for (const af of addrFilters) {
     const f = compiled.selectors[af.selector]?.matchArgs[af.filter];
     if (f?.kind === 'string') f.values = [];
@@ -317,9 +353,9 @@ function netFilter(
 }
 
 /** The syscall compiler speaks of its own backend and of sys_enter; these issues are about this one. */
-function kfuncMessage(m: string): string {
+function kfuncMessage(m: string, backend: string): string {
   return m
-    .replaceAll('syscall_tracepoint backend', 'kfunc backend')
+    .replaceAll('syscall_tracepoint backend', backend)
     .replace(/strings are read up to (\d+) bytes at sys_enter/, 'strings and paths are read up to $1 bytes');
 }
 

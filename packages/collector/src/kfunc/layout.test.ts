@@ -49,7 +49,7 @@ describe.skipIf(!existsSync(checker) || !existsSync(program))('kfunc backend ABI
     expect(Number(/#define KF_MAX_CHAIN\s+(\d+)/.exec(src)![1])).toBe(KF.MAX_CHAIN);
   });
 
-  it('every site has its fentry, kprobe, kretprobe, fmod_ret and syscall copies, plus the executable bookkeeping', () => {
+  it('every site has its fentry, kprobe, kretprobe, fmod_ret, syscall and tp_btf copies, plus the executable bookkeeping', () => {
     const obj = new (native().BpfObject)(program);
     try {
       const sections = new Map(obj.programs().map((p) => [p.name, p.section]));
@@ -59,9 +59,10 @@ describe.skipIf(!existsSync(checker) || !existsSync(program))('kfunc backend ABI
         expect(sections.get(kfuncProgram('kretprobe', s))).toMatch(/^kretprobe\//);
         expect(sections.get(kfuncProgram('fmod_ret', s))).toMatch(/^fmod_ret\/security_/);
         expect(sections.get(kfuncProgram('syscall', s))).toMatch(/^fmod_ret\//);
+        expect(sections.get(kfuncProgram('tp_btf', s))).toMatch(/^tp_btf\//);
       }
       for (const p of KFUNC_EXEC_PROGRAMS) expect(sections.get(p)).toMatch(/^tp_btf\/sched_process_/);
-      expect(sections.size).toBe(KF.MAX_SITES * 5 + KFUNC_EXEC_PROGRAMS.length);
+      expect(sections.size).toBe(KF.MAX_SITES * 6 + KFUNC_EXEC_PROGRAMS.length);
     } finally {
       obj.close();
     }

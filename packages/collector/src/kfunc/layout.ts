@@ -6,7 +6,7 @@ import type { StructLayout } from '../abi/layout.js';
 export const MSG_OP_KFUNC = 43;
 
 export const KF = {
-  /** Attached programs (function × kind) at once: the program copies kf_<kind>_0 … _7. */
+  /** Attached programs (function or raw tracepoint × kind) at once: the program copies kf_<kind>_0 … _7. */
   MAX_SITES: 8,
   /** Policy hooks on one site. */
   MAX_CHAIN: 8,
@@ -20,8 +20,8 @@ export const KfSrc = {
 } as const;
 export type KfSrcName = keyof typeof KfSrc;
 
-/** enum kf_kind: how a site's program reads the arguments. */
-export const KfKind = { fentry: 1, kprobe: 2, fmod_ret: 3, syscall: 4 } as const;
+/** enum kf_kind: how a site's program reads the arguments (tp_btf: a raw tracepoint's TP_PROTO arguments). */
+export const KfKind = { fentry: 1, kprobe: 2, fmod_ret: 3, syscall: 4, tp_btf: 5 } as const;
 export type KfKindName = keyof typeof KfKind;
 
 export const KfMsgFlag = { MONITOR: 0x1, RETURN: 0x2, FAULT: 0x4, TRUNC: 0x8 } as const;
@@ -64,5 +64,7 @@ export const KfCounter = {
   no_table: 10,
   heap_unavailable: 11,
   pending_full: 12,
+  /** Not evaluated: another evaluation was in progress on the CPU (a program nested in another's action or interrupt). */
+  nested: 13,
 } as const;
-export const KF_COUNTER_COUNT = 13;
+export const KF_COUNTER_COUNT = 14;

@@ -8,7 +8,7 @@ import type { KfKindName, KfSrcName } from './layout.js';
 /** One argument slot: what the program extracts, from which function argument, and how selectors see it. */
 export interface KfuncSlot {
   src: KfSrcName;
-  /** Function argument (0-based) it is read from. */
+  /** Function argument (0-based) it is read from; for a raw tracepoint, TP_PROTO argument (after __data). */
   index: number;
   /** 'string' for strings, paths and addresses; an int type otherwise. */
   type: 'string' | IntArgType;
@@ -31,13 +31,14 @@ export interface KfuncHook {
   /** Unique among the hooks applied together; reported in every record (u32). */
   id: number;
   policy: string;
-  /** The policy's `call` (sys_openat, security_file_open). */
+  /** The policy's `call` (sys_openat, security_file_open); `subsystem/event` for a raw tracepoint. */
   call: string;
-  /** The kernel function the program attaches to (__x64_sys_openat for a syscall). */
+  /** The kernel function the program attaches to (__x64_sys_openat for a syscall); the event of a raw tracepoint. */
   func: string;
   /**
    * How to attach: fentry (falls back to kprobe where fentry does not load), kprobe, fmod_ret (may
-   * Override), syscall (fmod_ret on the syscall's __x64_sys_* entry, arguments from its user pt_regs).
+   * Override), syscall (fmod_ret on the syscall's __x64_sys_* entry, arguments from its user pt_regs),
+   * tp_btf (a raw tracepoint: its TP_PROTO arguments; observes only).
    */
   kind: KfKindName;
   /** Report at return, with the return value (a kretprobe on the function). */

@@ -96,7 +96,7 @@ export function compileTracepointHook(
     throw new ConfigError(`policy '${policyName}' tracepoint ${name}`, issues);
   };
 
-  if (spec.raw) bad('raw', 'raw tracepoints are not supported by the tracepoint backend (omit raw: the format file gives every field)');
+  if (spec.raw) bad('raw', 'raw tracepoints are the tp_btf backend\'s (TP_PROTO arguments, kfunc/rawtp.ts); the tracepoint backend reads format-file fields');
   const format = readTpFormat(spec.subsystem, spec.event, roots);
   if (!format) {
     if (!tpSubsystemExists(spec.subsystem, roots)) bad('subsystem', `tracepoint subsystem '${spec.subsystem}' does not exist on this kernel (no events/${spec.subsystem} under ${roots.join(' or ')})`);

@@ -110,7 +110,7 @@ describe('tracepoint format', () => {
       args: [{ index: 9, type: 'int' }, { index: 5, type: 'string' }, { index: 6, type: 'sock' }],
       selectors: [{ matchArgs: [{ index: 8, operator: 'Equal', values: ['1'] }], matchActions: [{ action: 'Override', argError: -1 }] }],
     }, 'enforce', { path: 'spec.tracepoints[0]', tracingRoots }))).toEqual([
-      'spec.tracepoints[0].raw: raw tracepoints are not supported by the tracepoint backend (omit raw: the format file gives every field)',
+      "spec.tracepoints[0].raw: raw tracepoints are the tp_btf backend's (TP_PROTO arguments, kfunc/rawtp.ts); the tracepoint backend reads format-file fields",
       'spec.tracepoints[0].args[0].index: syscalls/sys_enter_openat has 9 fields (0..8, common_* included): there is no field 9',
       "spec.tracepoints[0].args[1].type: field 5 'int dfd' is not a string (a string is a __data_loc char[], a char * or a char array)",
       "spec.tracepoints[0].args[2].type: argument type 'sock' is not supported by the tracepoint backend (declare an integer type such as int, uint32, long, size_t, string, or char_buf with sizeArgIndex)",

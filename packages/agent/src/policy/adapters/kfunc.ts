@@ -1,9 +1,10 @@
 // kprobes on kernel functions (and syscalls whose selectors Override) → the kfunc backend
 // (packages/collector/src/kfunc): fentry, kprobe or fmod_ret programs with in-kernel selectors. The
 // planner picks one of three backends per hook (fentry where it loads, else kprobe; fmod_ret to
-// Override); all three adapters share one KfuncBackend — one set of tables and one ring — and each
-// adapter's apply() replaces its own share of the rules. Reports come back with the hook id (the
-// HookRef's ruleId) and go out through the adapter that compiled it.
+// Override); all three adapters, and the tp_btf one for raw tracepoints (./rawtp.ts), share one
+// KfuncBackend — one set of tables and one ring — and each adapter's apply() replaces its own share of
+// the rules. Reports come back with the hook id (the HookRef's ruleId) and go out through the adapter
+// that compiled it.
 import type { KprobeArgument, ProcessCredentials } from '@peregrine/events';
 import { ConfigError } from '@peregrine/events';
 import { kfunc } from '@peregrine/collector';
@@ -12,7 +13,12 @@ import type { KprobeSpec } from '@peregrine/policy';
 import { CompileError, type EnforcementAdapter, type HookRef, type PolicyReport } from '../adapter.js';
 import { bytesArg, intOrLongArg } from './lazy-backend.js';
 
-type KfuncBackendName = 'fentry' | 'kprobe' | 'fmod_ret';
+type KfuncBackendName = 'fentry' | 'kprobe' | 'fmod_ret' | 'tp_btf';
+
+/** An adapter whose hooks run on the shared backend: it turns their reports into PolicyReports. */
+export interface KfuncOwner {
+  deliver(reports: kfunc.KfuncReport[]): void;
+}
 const ACTION: Record<kfunc.RawKfuncRecord['action'], string> = { post: 'Post', override: 'Override', sigkill: 'Sigkill', signal: 'Signal' };
 const PROTOCOLS: Record<number, string> = { 1: 'IPPROTO_ICMP', 6: 'IPPROTO_TCP', 17: 'IPPROTO_UDP', 58: 'IPPROTO_ICMPV6', 255: 'IPPROTO_RAW' };
 
@@ -82,12 +88,12 @@ export function kfuncArgument(v: kfunc.KfuncArgValue, declared: string | undefin
 export class SharedKfunc {
   readonly impl: kfunc.KfuncBackend;
   private readonly rules = new Map<KfuncBackendName, kfunc.KfuncHook[]>();
-  readonly owners = new Map<number, KfuncAdapter>();
+  readonly owners = new Map<number, KfuncOwner>();
 
   constructor(opts: kfunc.KfuncBackendOptions = {}) {
     this.impl = new kfunc.KfuncBackend(opts);
     this.impl.onReport((reports) => {
-      const by = new Map<KfuncAdapter, kfunc.KfuncReport[]>();
+      const by = new Map<KfuncOwner, kfunc.KfuncReport[]>();
       for (const r of reports) {
         const a = this.owners.get(r.hookId);
         if (a) by.set(a, [...(by.get(a) ?? []), r]);
@@ -118,12 +124,28 @@ export class SharedKfunc {
   }
 }
 
-export class KfuncAdapter implements EnforcementAdapter {
+/** One record as a PolicyReport, its arguments in Tetragon's shapes, typed and labelled as the spec declares them. */
+export function kfuncReport(r: kfunc.KfuncReport, spec: { args?: { index: number; type: string; label?: string }[]; returnArg?: { type: string; label?: string } } | undefined): PolicyReport {
+  const args = new Map((spec?.args ?? []).map((a) => [a.index, a]));
+  const report: PolicyReport = {
+    ruleId: r.hookId,
+    selector: r.selector,
+    pid: r.tgid,
+    ktimeNs: r.ktime,
+    args: r.args.map((a) => kfuncArgument(a, args.get(a.index)?.type, args.get(a.index)?.label)),
+    action: ACTION[r.action],
+    monitor: r.monitor,
+  };
+  if (r.ret !== null) report.ret = intArgument(r.ret, spec?.returnArg?.type, spec?.returnArg?.label ? { label: spec.returnArg.label } : {});
+  return report;
+}
+
+export class KfuncAdapter implements EnforcementAdapter, KfuncOwner {
   onReports: (reports: PolicyReport[]) => void = () => undefined;
   private readonly specs = new Map<number, KprobeSpec>();
 
   constructor(
-    readonly backend: KfuncBackendName,
+    readonly backend: Exclude<KfuncBackendName, 'tp_btf'>,
     private readonly shared: SharedKfunc,
     private readonly kernel?: kfunc.KernelFunctions,
   ) {}
@@ -157,22 +179,7 @@ export class KfuncAdapter implements EnforcementAdapter {
 
   /** Reports of the hooks this adapter compiled, in Tetragon's argument shapes. */
   deliver(reports: kfunc.KfuncReport[]): void {
-    const out: PolicyReport[] = [];
-    for (const r of reports) {
-      const spec = this.specs.get(r.hookId);
-      const args = new Map((spec?.args ?? []).map((a) => [a.index, a]));
-      const report: PolicyReport = {
-        ruleId: r.hookId,
-        selector: r.selector,
-        pid: r.tgid,
-        ktimeNs: r.ktime,
-        args: r.args.map((a) => kfuncArgument(a, args.get(a.index)?.type, args.get(a.index)?.label)),
-        action: ACTION[r.action],
-        monitor: r.monitor,
-      };
-      if (r.ret !== null) report.ret = intArgument(r.ret, spec?.returnArg?.type, spec?.returnArg?.label ? { label: spec.returnArg.label } : {});
-      out.push(report);
-    }
+    const out = reports.map((r) => kfuncReport(r, this.specs.get(r.hookId)));
     if (out.length > 0) this.onReports(out);
   }
 }
