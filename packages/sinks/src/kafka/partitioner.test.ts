@@ -32,7 +32,7 @@ describe('murmur2', () => {
 });
 
 describe('javaCompatiblePartitioner', () => {
-  const meta = (n: number, down: number[] = []) => Array.from({ length: n }, (_, i) => ({ partitionId: i, leader: down.includes(i) ? -1 : 0 }));
+  const meta = (n: number, down: number[] = []) => Array.from({ length: n }, (_, i) => ({ partitionId: i, leader: down.includes(i) ? -1 : 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
   const args = (message: PartitionerArgs['message'], n = 6, down: number[] = []): PartitionerArgs => ({ topic: 't', partitionMetadata: meta(n, down), message });
 
   it('puts a key on toPositive(murmur2) % partitions, counting partitions without a leader too', () => {
