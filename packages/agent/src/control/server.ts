@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { dirname } from 'node:path';
 import { ConfigError, PeregrineError } from '@peregrine/events';
@@ -47,10 +47,28 @@ function encode(r: ControlResponse): string {
   }
 }
 
-export function startControlServer(path: string, target: ControlTarget): Promise<Server> {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  chmodSync(dirname(path), 0o700);
-  rmSync(path, { force: true }); // a stale socket of a previous run
+/**
+ * Prepare the socket's place: a directory we create is made 0700 (root only); an existing one is left as
+ * it is (a socket in /tmp must not make /tmp private), the socket itself being created 0600. A stale
+ * socket of a previous run is removed; anything else at the path is an error, never deleted.
+ */
+export function prepareSocketPath(path: string): void {
+  const dir = dirname(path);
+  const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (created !== undefined) chmodSync(dir, 0o700); // mkdir's mode is masked by the umask
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new PeregrineError('ERR_SOCKET_PATH', `control socket ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  if (!st.isSocket()) throw new PeregrineError('ERR_SOCKET_PATH', `control socket ${path}: the path exists and is not a socket (not removed; choose another --server-socket)`);
+  rmSync(path);
+}
+
+export async function startControlServer(path: string, target: ControlTarget): Promise<Server> {
+  prepareSocketPath(path);
   const server = createServer((sock) => {
     let buf = '';
     sock.setEncoding('utf8');
@@ -80,9 +98,15 @@ export function startControlServer(path: string, target: ControlTarget): Promise
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(path, () => {
-      chmodSync(path, 0o600);
-      resolve(server);
-    });
+    // Created 0600 at bind time (the umask applies to the socket inode): no window in which others may connect.
+    const umask = process.umask(0o177);
+    try {
+      server.listen(path, () => {
+        chmodSync(path, 0o600);
+        resolve(server);
+      });
+    } finally {
+      process.umask(umask);
+    }
   });
 }
