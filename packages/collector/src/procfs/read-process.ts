@@ -102,6 +102,21 @@ function readCgroup(pid: number, proc: string, cgroup2Root: string | null): { id
   }
 }
 
+/**
+ * /proc/PID/cmdline → arguments. A daemon that retitled itself (setproctitle: redis, nginx, postgres, sshd)
+ * leaves its title followed by the NUL padding of its old argv area, which would read as a run of empty
+ * arguments: two or more trailing empty ones are that padding and are dropped (a single one, `cmd ""`, is
+ * an argument and kept).
+ */
+export function parseCmdline(cmdline: Buffer): string[] {
+  if (cmdline.length === 0) return [];
+  const args = cmdline.toString('utf8').split('\0');
+  if (cmdline[cmdline.length - 1] === 0) args.pop();
+  let end = args.length;
+  while (end > 0 && args[end - 1] === '') end--;
+  return args.length - end >= 2 ? args.slice(0, end) : args;
+}
+
 /** A RawExec for a process that was running before the agent: flag procFS. Null if it is gone or a kernel thread. */
 export function readProcess(stat: ProcStat, parent: ProcessKey | null, cgroup2Root: string | null, proc = '/proc'): RawExec | null {
   const pid = stat.pid;
@@ -123,8 +138,7 @@ export function readProcess(stat: ProcStat, parent: ProcessKey | null, cgroup2Ro
   } catch {
     /* no audit support: stays unset like the kernel side's NO_ID */
   }
-  const args = cmdline.length === 0 ? [] : cmdline.toString('utf8').split('\0');
-  if (cmdline.length > 0 && cmdline[cmdline.length - 1] === 0) args.pop();
+  const args = parseCmdline(cmdline);
   const cwd = readlinkOr(`${proc}/${pid}/cwd`, '');
   const cg = readCgroup(pid, proc, cgroup2Root);
   let flags = ExecFlag.procFS;
