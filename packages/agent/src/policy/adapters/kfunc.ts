@@ -140,22 +140,25 @@ export function kfuncReport(r: kfunc.KfuncReport, spec: { args?: { index: number
   return report;
 }
 
-export class KfuncAdapter implements EnforcementAdapter, KfuncOwner {
+/**
+ * An adapter whose hooks run on the shared KfuncBackend: the kprobe/fentry/fmod_ret adapters below and the
+ * tp_btf one (./rawtp.ts) differ only in how a hook compiles; applying, stopping, stats and turning records
+ * into PolicyReports are the same.
+ */
+export abstract class SharedKfuncAdapter<Spec extends Parameters<typeof kfuncReport>[1]> implements EnforcementAdapter, KfuncOwner {
+  abstract readonly backend: KfuncBackendName;
   onReports: (reports: PolicyReport[]) => void = () => undefined;
-  private readonly specs = new Map<number, KprobeSpec>();
+  private readonly specs = new Map<number, Spec>();
 
-  constructor(
-    readonly backend: Exclude<KfuncBackendName, 'tp_btf'>,
-    private readonly shared: SharedKfunc,
-    private readonly kernel?: kfunc.KernelFunctions,
-  ) {}
+  constructor(protected readonly shared: SharedKfunc) {}
+
+  /** The hook for one policy entry; a ConfigError's issues become the CompileError's. */
+  protected abstract compileHook(ref: HookRef, spec: Spec): kfunc.KfuncHook;
 
   compile(ref: HookRef): unknown[] {
-    const spec = ref.spec as KprobeSpec;
+    const spec = ref.spec as unknown as Spec; // the planner routes each hook kind to its adapter
     try {
-      const hook = kfunc.compileKfuncHook(ref.policy, spec, ref.mode, {
-        id: ref.ruleId, path: ref.path, backend: this.backend, ...(this.kernel ? { kernel: this.kernel } : {}),
-      });
+      const hook = this.compileHook(ref, spec);
       this.specs.set(ref.ruleId, spec);
       this.shared.owners.set(ref.ruleId, this);
       return [hook];
@@ -181,5 +184,21 @@ export class KfuncAdapter implements EnforcementAdapter, KfuncOwner {
   deliver(reports: kfunc.KfuncReport[]): void {
     const out = reports.map((r) => kfuncReport(r, this.specs.get(r.hookId)));
     if (out.length > 0) this.onReports(out);
+  }
+}
+
+export class KfuncAdapter extends SharedKfuncAdapter<KprobeSpec> {
+  constructor(
+    readonly backend: Exclude<KfuncBackendName, 'tp_btf'>,
+    shared: SharedKfunc,
+    private readonly kernel?: kfunc.KernelFunctions,
+  ) {
+    super(shared);
+  }
+
+  protected compileHook(ref: HookRef, spec: KprobeSpec): kfunc.KfuncHook {
+    return kfunc.compileKfuncHook(ref.policy, spec, ref.mode, {
+      id: ref.ruleId, path: ref.path, backend: this.backend, ...(this.kernel ? { kernel: this.kernel } : {}),
+    });
   }
 }
