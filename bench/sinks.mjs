@@ -48,8 +48,7 @@ const work = mkdtempSync(join(tmpdir(), 'peregrine-sinkbench-'));
 
 // The exec event the agent emits with its default configuration (enable_process_cred and
 // enable_process_ns off, no ancestors): Tetragon's process fields, parent_exec_id and cgroup, the process
-// images frozen as the enricher freezes them. Each event has its own parent image (no sharing across
-// events: the per-image JSON cache of eventJson only helps when several sinks serialize one event).
+// images frozen as the enricher freezes them, each event with its own parent image.
 const NODE = 'worker-1.example.internal';
 const execId = (ktime, pid) => Buffer.from(`${NODE}:${ktime}:${pid}`).toString('base64');
 function image(pid, ktime, parentPid, parentKtime, binary, args, cwd, flags) {

@@ -49,6 +49,17 @@ const batch = (from: number, n: number): PeregrineEvent[] => Array.from({ length
 const range = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i);
 const dups = (xs: number[]): number => xs.length - new Set(xs).size;
 
+/** The batch payload keys (`<prefix>:<sink>:lines:<job id>`) left in Redis under a test's prefix. */
+async function linesKeys(p: string): Promise<string[]> {
+  const redis = createRedis(URL_, 'admin');
+  try {
+    await waitReady(redis);
+    return await redis.keys(`${p}:*:lines:*`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function worker(p: string, sinkId: string, sink: MemorySink | ReturnType<SinkRegistry['create']>, over: Record<string, unknown> = {}, concurrency = 1): Promise<WorkerHandle> {
   const w = await runWorker({ redisUrl: URL_, sinkId, sink, config: cfg(p, over), handleSignals: false, concurrency });
   cleanups.push(() => w.close());
@@ -155,6 +166,19 @@ describe.skipIf(!serversEnabled())('durable queue on Redis (BullMQ)', () => {
     for (let i = 0; i < N / 50; i++) expect(q.enqueue(batch(i * 50, 50))).toEqual({ accepted: 50, dropped: 0 });
     await q.drain();
     expect(q.stats()).toMatchObject({ enqueued: N, flushed: N, dropped: 0, buffered: 0 });
+    // A job carries a key, its events are JSON lines in a string of their own: the bytes the file sink writes.
+    const raw = new Queue('file', { connection: { url: URL_ }, prefix: p });
+    cleanups.push(() => raw.close());
+    const [job] = await raw.getJobs(['waiting'], 0, 0, true);
+    expect(job!.data).toEqual({ lines: `${p}:file:lines:${job!.id}`, count: 200, enqueued_at: expect.any(Number), node: 'test-node' });
+    const admin = createRedis(URL_, 'admin');
+    await waitReady(admin);
+    const stored = await admin.getBuffer(job!.data.lines);
+    admin.disconnect();
+    const first = stored!.toString('utf8').split('\n').slice(0, -1);
+    expect(first).toHaveLength(200);
+    expect(first).toEqual(batch(0, 200).map((e) => JSON.stringify(e))); // the oldest job: events 0–199
+    expect(await linesKeys(p)).toHaveLength(N / 200);
 
     const sink = new SinkRegistry([fileSinkFactory]).create('file', { path }, { nodeName: 't', id: 'file' });
     const w = await worker(p, 'file', sink);
@@ -162,7 +186,9 @@ describe.skipIf(!serversEnabled())('durable queue on Redis (BullMQ)', () => {
     await vi.waitFor(async () => expect((await lines()).length).toBe(N), { timeout: 30_000, interval: 100 });
     const got = (await lines()).map((l) => pidOf(JSON.parse(l) as PeregrineEvent));
     expect(got).toEqual(range(0, N));
+    expect(await readFile(path, 'utf8')).toBe(batch(0, N).map((e) => `${JSON.stringify(e)}\n`).join(''));
     expect(w.stats()).toMatchObject({ sent: N, failed: 0, deadLettered: 0 });
+    await vi.waitFor(async () => expect(await linesKeys(p)).toEqual([]), { timeout: 5000, interval: 50 }); // deleted once completed
     const shared = await readSinkStats(URL_, 'file', { prefix: p });
     expect(shared).toMatchObject({ enqueued: N, sent: N, deadLettered: 0, backlog: 0 });
     expect(shared.latency.samples).toBe(N / 200);
@@ -326,10 +352,31 @@ describe.skipIf(!serversEnabled())('durable queue on Redis (BullMQ)', () => {
     await raw.add('batch', { foo: 1 }, { jobId: 'hand-made', attempts: 3, removeOnFail: false });
     await vi.waitFor(async () => expect(await listDeadLetters(URL_, 'odd', { prefix: p })).toHaveLength(1), { timeout: 15_000, interval: 100 });
     const [dl] = await listDeadLetters(URL_, 'odd', { prefix: p });
-    expect(dl).toMatchObject({ id: 'hand-made-failed', events: 0, sourceJob: 'hand-made', reason: 'malformed job: no events array / enqueued_at' });
+    expect(dl).toMatchObject({ id: 'hand-made-failed', events: 0, sourceJob: 'hand-made', reason: 'malformed job: no events array or lines key / enqueued_at' });
     await vi.waitFor(async () => expect(await raw.getFailedCount()).toBe(0), { timeout: 5000 });
     expect(sink.writes).toHaveLength(0);
     expect(await replayDeadLetters(URL_, 'odd', { all: true }, { prefix: p })).toEqual({ replayed: [], events: 0, missing: [], skipped: ['hand-made-failed'] });
+  });
+
+  it('dead-letters a batch whose payload is gone from Redis, naming the key, and keeps delivering the others', async () => {
+    const p = prefix();
+    const q = await producer(p, 'lost', { batch_max_events: 100 });
+    q.enqueue(batch(0, 100));
+    await q.drain();
+    const [key] = await linesKeys(p);
+    const admin = createRedis(URL_, 'admin');
+    await waitReady(admin);
+    await admin.del(key!);
+    admin.disconnect();
+    q.enqueue(batch(100, 100));
+    await q.drain();
+    const sink = new MemorySink('lost');
+    await worker(p, 'lost', sink);
+    await vi.waitFor(async () => expect(await listDeadLetters(URL_, 'lost', { prefix: p })).toHaveLength(1), { timeout: 15_000, interval: 100 });
+    const [dl] = await listDeadLetters(URL_, 'lost', { prefix: p });
+    expect(dl).toMatchObject({ events: 0, reason: `batch payload ${key} is missing from Redis` });
+    await vi.waitFor(() => expect(pids(sink.received)).toEqual(range(100, 100)), { timeout: 15_000, interval: 100 });
+    await vi.waitFor(async () => expect(await linesKeys(p)).toEqual([]), { timeout: 5000, interval: 50 });
   });
 
   it('retries a retryable rest with backoff, resending only what was not delivered, then dead-letters after max_attempts', async () => {
@@ -362,6 +409,7 @@ describe.skipIf(!serversEnabled())('durable queue on Redis (BullMQ)', () => {
     const gaps = poisonWrites.slice(1).map((t, i) => t - poisonWrites[i]!);
     expect(gaps).toHaveLength(3);
     gaps.forEach((g, i) => expect(g).toBeGreaterThanOrEqual(Math.floor(20 * 1.5 ** i * 0.8) - 1));
+    expect(await linesKeys(p)).toEqual([]); // the retried rests went inline, the given-up batch's lines with it
     console.log(`[queue] retry: sent 1000, delivered ${got.length}, duplicated ${dups(got)}, retried ${shared.retried}, dead-lettered ${shared.deadLettered}`);
   });
 

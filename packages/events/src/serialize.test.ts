@@ -20,16 +20,9 @@ describe('eventJson', () => {
     expect(JSON.parse(eventJson(ev))).toEqual(JSON.parse(JSON.stringify(ev)));
     expect(eventJson(ev)).not.toContain('\n');
   });
-  it('falls back to JSON.stringify for a shape it does not know in full', () => {
-    const extra = { ...cases[0]!, cluster_name: 'c1' } as unknown as PeregrineEvent;
-    expect(JSON.parse(eventJson(extra))).toHaveProperty('cluster_name', 'c1');
+  it('throws on what JSON cannot represent', () => {
     const cyclic = { ...cases[0]! } as unknown as Record<string, unknown>;
     cyclic['self'] = cyclic;
     expect(() => eventJson(cyclic as unknown as PeregrineEvent)).toThrow();
-  });
-
-  it('reuses the JSON of a frozen process', () => {
-    const a = eventJson(cases[0]!);
-    expect(eventJson(cases[0]!)).toBe(a);
   });
 });

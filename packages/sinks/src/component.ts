@@ -69,6 +69,12 @@ export interface Sink {
   readonly id: string;
   start(): Promise<void>;
   write(batch: readonly PeregrineEvent[]): Promise<BatchResult>;
+  /**
+   * Optional: a batch already encoded as JSON lines (one event per line, each `eventJson(event)` — what the
+   * durable queue stores). A sink whose output is those very bytes (the file sink) implements it, so a
+   * worker writes a job's payload without parsing and re-encoding it; `events` is the number of lines.
+   */
+  writeLines?(lines: Buffer, events: number): Promise<BatchResult>;
   /** Resolves when every batch written before the call has settled. */
   flush(): Promise<void>;
   stop(): Promise<void>;

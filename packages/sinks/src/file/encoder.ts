@@ -6,10 +6,6 @@ import { eventJson, type PeregrineEvent } from '@peregrine/events';
 
 export const NEWLINE = 0x0a;
 
-function isCanonical(e: unknown): e is PeregrineEvent {
-  return typeof e === 'object' && e !== null && 'node_name' in e && 'time' in e;
-}
-
 export class JsonLinesEncoder {
   #lineBytes = 1024;
 
@@ -17,7 +13,7 @@ export class JsonLinesEncoder {
     let buf = Buffer.allocUnsafe(Math.ceil(this.#lineBytes * events.length * 1.125) + 4096);
     let off = 0;
     for (const event of events) {
-      const json = (isCanonical(event) ? eventJson(event) : JSON.stringify(event)) as string | undefined;
+      const json = eventJson(event as PeregrineEvent) as string | undefined;
       if (json === undefined) throw new TypeError(`cannot encode ${typeof event} as JSON`);
       const room = buf.length - off - 1;
       // A UTF-16 unit takes at most 3 UTF-8 bytes; only near the end is the exact length worth computing.

@@ -149,6 +149,33 @@ describe('file sink', () => {
     expect(await lines()).toEqual([]);
   });
 
+  it('writeLines() appends pre-encoded JSON lines as they are, between write() batches, in call order', async () => {
+    const s = sink();
+    await s.start();
+    const pre = [execEvent(1), smallEvent(2)];
+    const results = await Promise.all([
+      s.write([execEvent(0)]),
+      s.writeLines(Buffer.from(pre.map((e) => JSON.stringify(e) + '\n').join('')), 2),
+      s.write([execEvent(3)]),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['delivered', 'delivered', 'delivered']);
+    expect(results[1]).toEqual({ status: 'delivered', delivered: 2 });
+    await s.stop();
+    expect(await lines()).toEqual([execEvent(0), ...pre, execEvent(3)].map((e) => JSON.stringify(e)));
+    expect(s.stats()).toMatchObject({ sent: 4, failed: 0 });
+  });
+
+  it('writeLines() rejects a batch whose line count is not the one given, or whose last line is unterminated, writing nothing', async () => {
+    const s = sink();
+    await s.start();
+    const two = Buffer.from('{"a":1}\n{"a":2}\n');
+    expect(await s.writeLines(two, 3)).toMatchObject({ status: 'rejected', delivered: 0, error: { message: expect.stringContaining('a batch of 3 JSON lines holds 2 lines') } });
+    expect(await s.writeLines(Buffer.from('{"a":1}\n{"a":2}'), 2)).toMatchObject({ status: 'rejected', error: { message: expect.stringContaining('an unterminated line') } });
+    expect(s.stats()).toMatchObject({ sent: 0, failed: 5, errors: { encode: 2 } });
+    await s.stop();
+    expect(await lines()).toEqual([]);
+  });
+
   it('a failed append is cut back, answered retryable with the cause, counted, and the sink recovers', async () => {
     const s = sink();
     await s.start();

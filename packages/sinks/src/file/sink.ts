@@ -97,8 +97,29 @@ export class FileSink implements Sink {
       this.#stats.undelivered(batch.length, false);
       return Promise.resolve(rejected(`file sink ${this.id}: cannot encode batch`, err));
     }
+    return this.#enqueue(buf, batch.length);
+  }
+
+  /** A batch already encoded as JSON lines (a durable queue's payload): appended as it is. */
+  writeLines(lines: Buffer, events: number): Promise<BatchResult> {
+    if (this.#state !== 'running') {
+      this.#stats.undelivered(events, false);
+      return Promise.resolve(rejected(`file sink ${this.id} is ${this.#state === 'new' ? 'not started' : 'stopped'}`));
+    }
+    if (events === 0) return Promise.resolve(delivered(0));
+    // The line count is what rotation and partial appends count in: it must be the batch's.
+    const found = lines.length > 0 && lines[lines.length - 1] === NEWLINE ? countLines(lines) : -1;
+    if (found !== events) {
+      this.#stats.error('encode');
+      this.#stats.undelivered(events, false);
+      return Promise.resolve(rejected(`file sink ${this.id}: a batch of ${events} JSON lines holds ${found < 0 ? 'an unterminated line' : `${found} lines`}`));
+    }
+    return this.#enqueue(lines, events);
+  }
+
+  #enqueue(buf: Buffer, events: number): Promise<BatchResult> {
     const result = new Promise<BatchResult>((settle) => {
-      this.#queue.push({ buf, events: batch.length, offset: 0, done: 0, settle });
+      this.#queue.push({ buf, events, offset: 0, done: 0, settle });
     });
     this.#last = result;
     if (!this.#draining) {

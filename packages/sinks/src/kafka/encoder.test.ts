@@ -69,12 +69,10 @@ describe('eventId', () => {
 
 describe('record encoder', () => {
   it('writes the file sink\'s line as the value, byte for byte (eventJson: one JSON text shared by the sinks)', () => {
-    // eventJson writes an exit's signal before its status, JSON.stringify in the fixture's key order.
     const ev = exitEvent(8, { status: 137, signal: 'SIGKILL' });
     const line = new JsonLinesEncoder().encode([ev]).toString('utf8');
     const value = new RecordEncoder(parseTopicTemplate('t')).encode(ev).value.toString('utf8');
     expect(`${value}\n`).toBe(line);
-    expect(value).not.toBe(JSON.stringify(ev));
     expect(JSON.parse(value)).toEqual(ev);
   });
 

@@ -3,6 +3,7 @@
 //
 // Key layout (prefix `peregrine` by default; BullMQ forbids ':' in queue names, so the prefix carries it):
 //   <prefix>:<sink>:*        BullMQ queue of batches waiting for sink <sink>
+//   <prefix>:<sink>:lines:<job id>  a batch's events as JSON lines (string), until its job completes
 //   <prefix>:<sink>.dlq:*    BullMQ queue holding the dead letters (never processed; listed and replayed)
 //   <prefix>:<sink>.stats    hash of counters (events): enqueued, sent, failed, retried, dead_lettered, dropped
 //   <prefix>:<sink>.latency  list of the latest delivery latencies (ms), capped at LATENCY_SAMPLES
@@ -86,17 +87,25 @@ export function queueNames(sinkId: string, prefix = DEFAULT_PREFIX): QueueNames 
   };
 }
 
-/** A job of the sink queue: one batch. */
+/**
+ * A job of the sink queue: one batch, either inline (`events`: replays, the undelivered rest of a retried
+ * batch) or — what the agent writes — as `count` JSON lines in the Redis string `lines` (see payload.ts).
+ */
 export interface BatchJobData {
-  events: PeregrineEvent[];
+  events?: PeregrineEvent[];
+  /** Key of the batch's JSON lines (`<prefix>:<sink>:lines:<job id>`), deleted once the job completes. */
+  lines?: string;
+  /** Number of lines (events) under `lines`. */
+  count?: number;
   /** Epoch ms when the agent accepted the oldest event of the batch: latency and max_age_ms count from it. */
   enqueued_at: number;
   /** Node that produced it. */
   node?: string;
 }
 
-/** A job of the dead-letter queue. */
+/** A job of the dead-letter queue: always inline. */
 export interface DeadLetterJobData extends BatchJobData {
+  events: PeregrineEvent[];
   reason: string;
   attempts: number;
   failed_at: number;

@@ -10,6 +10,11 @@
 //                On the last attempt, or when the next retry would pass max_age_ms, the rest is dead-lettered.
 //   rejected   → the rest goes to the dead-letter queue with the reason; the job completes.
 // Per-event `deadLetters` in a result go to the dead-letter queue too.
+//
+// A job's events come as JSON lines stored under a key of their own (queue/payload.ts); a sink with
+// writeLines (file) gets them as they are, the others parsed. The key is deleted once the job completes (or
+// once a retry has put the undelivered rest inline in the job); a worker that dies before that leaves it
+// for the one that takes the job over.
 
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { BatchResult, Sink } from '../component.js';
@@ -18,6 +23,7 @@ import { undelivered } from '../result.js';
 import { backoffDelay, parseQueueConfig, type QueueConfig } from '../queue/config.js';
 import { deadLetter } from '../queue/dlq.js';
 import { LatencyReservoir } from '../queue/latency.js';
+import { isBatchJob, loadBatch, salvageEvents } from '../queue/payload.js';
 import { addSharedStats, createRedis, queueNames, waitReady, type BatchJobData, type QueueNames } from '../queue/redis.js';
 import { deadLettersOf, type LatencyStats } from '../queue/types.js';
 
@@ -93,14 +99,14 @@ export async function runWorker(opts: RunWorkerOptions): Promise<WorkerHandle> {
     c.jobs++;
     const data = job.data;
     // Not ours (another version, a hand-made job): failed at once, and moved to the DLQ by the 'failed' handler.
-    if (!Array.isArray(data?.events) || typeof data.enqueued_at !== 'number') throw new UnrecoverableError('malformed job: no events array / enqueued_at');
-    const events = data.events;
+    if (!isBatchJob(data)) throw new UnrecoverableError('malformed job: no events array or lines key / enqueued_at');
+    const batch = await loadBatch(redis, data);
     const attempt = job.attemptsMade + 1;
     // The tighter of this worker's retry.max_attempts and the job's own attempts (set by the producer).
     const maxAttempts = Math.min(config.retry.max_attempts, job.opts.attempts ?? Number.POSITIVE_INFINITY);
     let r: BatchResult;
     try {
-      r = await sink.write(events);
+      r = batch.lines !== undefined && sink.writeLines !== undefined ? await sink.writeLines(batch.lines, batch.count) : await sink.write(batch.events());
     } catch (err) {
       r = undelivered(toSinkError(err, `sink ${sink.id}`));
     }
@@ -123,9 +129,9 @@ export async function runWorker(opts: RunWorkerOptions): Promise<WorkerHandle> {
       return { delivered: sent, deadLettered: dead };
     }
 
-    const done = Math.max(0, Math.min(r.delivered, events.length));
+    const done = Math.max(0, Math.min(r.delivered, batch.count));
     const n = Math.max(0, done - dead);
-    const rest = events.slice(done);
+    const rest = batch.events().slice(done);
     const reason = r.error?.message ?? `sink answered ${r.status}`;
     report(r.error ?? new Error(reason));
     c.sent += n;
@@ -148,7 +154,9 @@ export async function runWorker(opts: RunWorkerOptions): Promise<WorkerHandle> {
       return giveUp(`older than max_age_ms (${maxAge}) after ${attempt} attempts: ${reason}`);
     }
     // Only the undelivered rest is retried; the backoff strategy reads the delay chosen here.
-    await job.updateData({ ...data, events: rest, next_delay_ms: delay } as BatchJobData);
+    const retry: BatchJobData & { next_delay_ms: number } = { events: rest, enqueued_at: data.enqueued_at, ...nodeOf(data), next_delay_ms: delay };
+    await job.updateData(retry);
+    if (data.lines !== undefined) await redis.del(data.lines).catch((e: unknown) => report(e instanceof Error ? e : new Error(String(e)))); // no longer pointed at
     c.retried += rest.length;
     c.deadLettered += dead;
     await addSharedStats(redis, names, { sent: n, failed: rest.length, retried: rest.length, dead_lettered: dead });
@@ -172,18 +180,30 @@ export async function runWorker(opts: RunWorkerOptions): Promise<WorkerHandle> {
     },
   });
   worker.on('error', (err) => report(err));
+  // A completed job's lines are no longer needed (its job hash is removed by BullMQ: removeOnComplete).
+  const dropLines = (data: unknown): Promise<void> => {
+    const key = (data as BatchJobData | undefined)?.lines;
+    return typeof key === 'string' ? redis.del(key).then(() => undefined) : Promise.resolve();
+  };
+  const cleanups = new Set<Promise<void>>();
+  worker.on('completed', (job) => {
+    const p = dropLines(job.data).catch((e: unknown) => report(e instanceof Error ? e : new Error(String(e))));
+    cleanups.add(p);
+    void p.finally(() => cleanups.delete(p));
+  });
   // A job BullMQ failed on its own (stalled more than maxStalledCount, or our processor threw on its last
   // attempt): move it to the dead-letter queue so nothing is left only in the failed set.
   worker.on('failed', (job, err) => {
     if (job === undefined) return;
     void (async () => {
       if ((await job.getState()) !== 'failed') return; // a retry is scheduled: not final
-      const events = Array.isArray(job.data?.events) ? job.data.events : [];
+      const events = await salvageEvents(redis, job.data);
       const enqueuedAt = typeof job.data?.enqueued_at === 'number' ? job.data.enqueued_at : job.timestamp;
       await deadLetter(dlq, { events, reason: job.failedReason || err.message, attempts: job.attemptsMade, enqueuedAt, sourceJob: job.id }, `${job.id}-failed`);
       c.deadLettered += events.length;
       await addSharedStats(redis, names, { dead_lettered: events.length });
       await job.remove();
+      await dropLines(job.data);
     })().catch((e: unknown) => report(e instanceof Error ? e : new Error(String(e))));
   });
   await worker.waitUntilReady();
@@ -209,6 +229,7 @@ export async function runWorker(opts: RunWorkerOptions): Promise<WorkerHandle> {
         delay(config.shutdown_timeout_ms).then(() => false),
       ]);
       if (!finished) redis.disconnect();
+      await Promise.race([Promise.all(cleanups), delay(2000)]);
       await sink.stop().catch(() => undefined);
       await Promise.race([dlq.close().catch(() => undefined), delay(2000)]);
       redis.disconnect();
