@@ -18,7 +18,11 @@ import {
 } from 'kafkajs';
 import { SinkError } from '@peregrine/events';
 import type { KafkaSinkConfig } from './config.js';
+import { kafkaFastEncoding } from './fast-encoding.js';
 import { javaCompatiblePartitioner } from './partitioner.js';
+
+// Before any kafkajs producer or consumer loads its record encoder (lazily, at its first request).
+kafkaFastEncoding();
 
 export type ProducerLike = Pick<Producer, 'connect' | 'disconnect' | 'sendBatch'>;
 export type AdminLike = Pick<Admin, 'connect' | 'disconnect' | 'listTopics' | 'fetchTopicMetadata' | 'createTopics'>;

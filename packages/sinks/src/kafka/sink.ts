@@ -24,6 +24,7 @@ import { createKafka, kafkaClientConfig, producerConfig, type KafkaFactory, type
 import type { KafkaSinkConfig } from './config.js';
 import { RecordEncoder, type KafkaRecord } from './encoder.js';
 import { WatchdogError, produceError } from './errors.js';
+import { kafkaFastEncoding, type FastEncodingStatus } from './fast-encoding.js';
 import { checkKafka, createMissingTopics } from './health.js';
 import { parseTopicTemplate, type TopicTemplate } from './topic.js';
 
@@ -34,6 +35,8 @@ export interface KafkaSinkStats extends SinkStats {
   producerResets: number;
   /** Events handed back in BatchResult.deadLetters (the broker refuses them as they are). */
   deadLettered: number;
+  /** Whether kafkajs encodes records with the sink's fast encoders, and why not (fast-encoding.ts). */
+  fastEncoding: FastEncodingStatus;
 }
 
 export interface KafkaSinkOptions {
@@ -170,7 +173,7 @@ export class KafkaSink implements Sink {
   }
 
   stats(): KafkaSinkStats {
-    return { ...this.#stats.snapshot(), requests: this.#requests, producerResets: this.#resets, deadLettered: this.#deadLettered };
+    return { ...this.#stats.snapshot(), requests: this.#requests, producerResets: this.#resets, deadLettered: this.#deadLettered, fastEncoding: kafkaFastEncoding() };
   }
 
   #brokers(): string {
