@@ -379,6 +379,25 @@ describe.skipIf(!serversEnabled())('durable queue on Redis (BullMQ)', () => {
     await vi.waitFor(async () => expect(await linesKeys(p)).toEqual([]), { timeout: 5000, interval: 50 });
   });
 
+  it('dead-letters a batch whose payload is not JSON lines, naming the line, salvaging the lines that parse', async () => {
+    const p = prefix();
+    const q = await producer(p, 'garbled', { batch_max_events: 3 });
+    q.enqueue(batch(0, 3));
+    await q.drain();
+    const [key] = await linesKeys(p);
+    const admin = createRedis(URL_, 'admin');
+    await waitReady(admin);
+    await admin.set(key!, `${JSON.stringify(smallEvent(0))}\n{"cut":\n${JSON.stringify(smallEvent(2))}\n`);
+    admin.disconnect();
+    const sink = new MemorySink('garbled');
+    await worker(p, 'garbled', sink);
+    await vi.waitFor(async () => expect(await listDeadLetters(URL_, 'garbled', { prefix: p })).toHaveLength(1), { timeout: 15_000, interval: 100 });
+    const [dl] = await listDeadLetters(URL_, 'garbled', { prefix: p });
+    expect(dl).toMatchObject({ events: 2, reason: expect.stringMatching(new RegExp(`^batch payload ${key}: line 2 is not JSON`)) });
+    expect(sink.writes).toHaveLength(0);
+    await vi.waitFor(async () => expect(await linesKeys(p)).toEqual([]), { timeout: 5000, interval: 50 });
+  });
+
   it('retries a retryable rest with backoff, resending only what was not delivered, then dead-letters after max_attempts', async () => {
     const p = prefix();
     const poisonWrites: number[] = [];

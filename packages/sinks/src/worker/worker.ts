@@ -104,9 +104,12 @@ export async function runWorker(opts: RunWorkerOptions): Promise<WorkerHandle> {
     const attempt = job.attemptsMade + 1;
     // The tighter of this worker's retry.max_attempts and the job's own attempts (set by the producer).
     const maxAttempts = Math.min(config.retry.max_attempts, job.opts.attempts ?? Number.POSITIVE_INFINITY);
+    // Parsed only for a sink without writeLines; a payload that does not parse fails the job here (UnrecoverableError).
+    const { lines } = batch;
+    const events = lines !== undefined && sink.writeLines !== undefined ? [] : batch.events();
     let r: BatchResult;
     try {
-      r = batch.lines !== undefined && sink.writeLines !== undefined ? await sink.writeLines(batch.lines, batch.count) : await sink.write(batch.events());
+      r = lines !== undefined && sink.writeLines !== undefined ? await sink.writeLines(lines, batch.count) : await sink.write(events);
     } catch (err) {
       r = undelivered(toSinkError(err, `sink ${sink.id}`));
     }
